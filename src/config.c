@@ -1,0 +1,487 @@
+/*
+ * config.c - etc/fashion.cfg (libconfig) into one immutable struct settings.
+ *
+ * All options are declared once in the tables below.  `make check` verifies
+ * that every option appears in etc/fashion.cfg and in doc/CONFIG.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_IDENT };
+
+struct option {
+	const char	*name;		/* path inside its group */
+	enum opt_type	 type;
+	const char	*def;		/* default; NULL = required */
+	long		 min, max;	/* range for OPT_INT */
+	int		 reload;	/* may a SIGHUP change it? */
+	size_t		 off;		/* offset in the struct */
+	const char	*doc;
+};
+
+#define S(f)	offsetof(struct settings, f)
+#define P(f)	offsetof(struct profile, f)
+
+/* Options of the server itself: group.name */
+static const struct option server_opts[] = {
+	{ "server.listen", OPT_STR, "127.0.0.1:9000", 0, 0, 0, S(listen),
+	  "FastCGI socket: host:port, [v6]:port or unix:/path" },
+	{ "server.workers", OPT_INT, "8", 1, 256, 1, S(workers),
+	  "worker processes (they mostly wait on upstreams: more than cores)" },
+	{ "server.backlog", OPT_INT, "511", 1, 65535, 0, S(backlog),
+	  "listen(2) backlog" },
+	{ "server.pidfile", OPT_STR, "", 0, 0, 0, S(pidfile),
+	  "master pid file (fashionctl switch signals it)" },
+	{ "server.user", OPT_STR, "", 0, 0, 0, S(user),
+	  "drop privileges to this user after binding when started as root" },
+	{ "server.log_debug", OPT_BOOL, "false", 0, 0, 1, S(log_debug),
+	  "log every request" },
+	{ "server.max_body", OPT_INT, "1048576", 0, 64L << 20, 1, S(max_body),
+	  "largest request body accepted, bytes" },
+	{ "server.drain_timeout", OPT_INT, "30", 1, 3600, 1, S(drain_timeout),
+	  "seconds old workers get to finish in-flight requests" },
+	{ "database.conninfo", OPT_STR, "dbname=fashion", 0, 0, 1, S(db_conninfo),
+	  "libpq conninfo (no password here: PGPASSWORD or password_file)" },
+	{ "database.password_file", OPT_STR, "", 0, 0, 1, S(db_password_file),
+	  "file whose first line is the database password" },
+	{ "database.connect_timeout", OPT_INT, "5", 1, 600, 1, S(db_connect_timeout),
+	  "seconds" },
+	{ "database.statement_timeout", OPT_INT, "5000", 0, 600000, 1,
+	  S(db_statement_timeout), "milliseconds, 0 = none" },
+	{ "database.backoff_max", OPT_INT, "5000", 10, 600000, 1, S(db_backoff_max),
+	  "largest reconnect backoff, milliseconds" },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* Options of each profile: profiles.<name>.name */
+static const struct option profile_opts[] = {
+	{ "schema", OPT_IDENT, NULL, 0, 0, 1, P(schema), "Postgres schema" },
+	{ "products", OPT_IDENT, NULL, 0, 0, 1, P(products), "products table" },
+	{ "users", OPT_IDENT, NULL, 0, 0, 1, P(users), "users table" },
+	{ "user_features", OPT_IDENT, NULL, 0, 0, 1, P(user_features),
+	  "user preferences / style features table" },
+	{ "embeddings", OPT_IDENT, "", 0, 0, 1, P(embeddings),
+	  "separate embeddings table (\"\" when denormalised)" },
+	{ "vs_endpoint", OPT_STR, NULL, 0, 0, 1, P(vs_endpoint),
+	  "Vector Search endpoint" },
+	{ "image_index", OPT_STR, NULL, 0, 0, 1, P(image_index),
+	  "index for image search" },
+	{ "text_index", OPT_STR, NULL, 0, 0, 1, P(text_index),
+	  "index for text search" },
+	{ "hybrid_index", OPT_STR, NULL, 0, 0, 1, P(hybrid_index),
+	  "index for cross-modal search" },
+	{ "image_path", OPT_STR, NULL, 0, 0, 1, P(image_path),
+	  "image_path template, {id} = product id" },
+	{ "image_url", OPT_STR, "/images/{id}.jpg", 0, 0, 1, P(image_url),
+	  "image_url template returned by the API" },
+	{ "has_brand", OPT_BOOL, "false", 0, 0, 1, P(has_brand),
+	  "products table has a brand column" },
+	{ "embedded", OPT_BOOL, "false", 0, 0, 1, P(embedded),
+	  "embedding columns live in the products table" },
+	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
+};
+
+static const char *profile_names[2] = { "fashion_demo", "fashion_sota" };
+
+/* Identifiers: what Postgres accepts unquoted, lower case, bounded. */
+static int
+valid_ident(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) >= CFG_NAME_MAX)
+		return 0;
+	if (!(islower((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (i = 1; s[i] != '\0'; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+		    s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return CFG_ERROR;
+	*out = v;
+	return CFG_OK;
+}
+
+/*
+ * Set one option in BASE from SETTING (may be NULL: use the default).
+ * WHERE names the option for messages.
+ */
+static int
+set_option(const struct option *o, const config_setting_t *setting,
+    void *base, const char *where, char *err, size_t errlen)
+{
+	char **sp = (char **)((char *)base + o->off);
+	int *ip = (int *)((char *)base + o->off);
+	const char *sv = NULL;
+	long lv = 0;
+	int line = setting ? config_setting_source_line(setting) : 0;
+
+	if (setting == NULL && o->def == NULL) {
+		snprintf(err, errlen, "%s: required option missing", where);
+		return CFG_ERROR;
+	}
+	switch (o->type) {
+	case OPT_STR:
+	case OPT_IDENT:
+		if (setting == NULL)
+			sv = o->def;
+		else if ((sv = config_setting_get_string(setting)) == NULL) {
+			snprintf(err, errlen, "line %d: %s: must be a string",
+			    line, where);
+			return CFG_ERROR;
+		}
+		if (o->type == OPT_IDENT && sv[0] != '\0' && !valid_ident(sv)) {
+			snprintf(err, errlen, "line %d: %s: \"%s\" is not a valid "
+			    "identifier (lower case letters, digits, _; < %d chars)",
+			    line, where, sv, CFG_NAME_MAX);
+			return CFG_ERROR;
+		}
+		if ((*sp = strdup(sv)) == NULL) {
+			snprintf(err, errlen, "strdup: %s", strerror(errno));
+			return CFG_ERROR;
+		}
+		return CFG_OK;
+	case OPT_INT:
+		if (setting == NULL) {
+			if (parse_long(o->def, o->min, o->max, &lv) != CFG_OK)
+				abort();	/* bad table entry */
+		} else if (config_setting_type(setting) == CONFIG_TYPE_INT ||
+		    config_setting_type(setting) == CONFIG_TYPE_INT64) {
+			lv = config_setting_get_int64(setting);
+			if (lv < o->min || lv > o->max) {
+				snprintf(err, errlen, "line %d: %s: %ld out of range "
+				    "%ld..%ld", line, where, lv, o->min, o->max);
+				return CFG_ERROR;
+			}
+		} else {
+			snprintf(err, errlen, "line %d: %s: must be an integer",
+			    line, where);
+			return CFG_ERROR;
+		}
+		if (o->off == S(max_body))
+			*(long *)((char *)base + o->off) = lv;
+		else
+			*ip = (int)lv;
+		return CFG_OK;
+	case OPT_BOOL:
+		if (setting == NULL)
+			*ip = strcmp(o->def, "true") == 0;
+		else if (config_setting_type(setting) == CONFIG_TYPE_BOOL)
+			*ip = config_setting_get_bool(setting);
+		else {
+			snprintf(err, errlen, "line %d: %s: must be true or false",
+			    line, where);
+			return CFG_ERROR;
+		}
+		return CFG_OK;
+	}
+	return CFG_ERROR;
+}
+
+/* Reject keys in GROUP that no option in OPTS names (typos fail loudly). */
+static int
+check_unknown(const config_setting_t *group, const struct option *opts,
+    const char *prefix, char *err, size_t errlen)
+{
+	int i, n = config_setting_length(group);
+	size_t plen = strlen(prefix);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *c = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(c);
+		const struct option *o;
+		int found = 0;
+
+		for (o = opts; o->name != NULL; o++) {
+			const char *on = o->name;
+			if (plen > 0) {
+				if (strncmp(on, prefix, plen) != 0 || on[plen] != '.')
+					continue;
+				on += plen + 1;
+			}
+			if (strcmp(on, name) == 0)
+				found = 1;
+		}
+		if (!found) {
+			snprintf(err, errlen, "line %d: unknown option %s%s%s",
+			    config_setting_source_line(c), prefix,
+			    plen ? "." : "", name);
+			return CFG_ERROR;
+		}
+	}
+	return CFG_OK;
+}
+
+/* Relative paths in the file are relative to the file's directory. */
+static int
+resolve_path(const char *file, char **pathp)
+{
+	const char *slash = strrchr(file, '/');
+	char *n;
+	int len;
+
+	if ((*pathp)[0] == '\0' || (*pathp)[0] == '/' || slash == NULL)
+		return CFG_OK;
+	len = snprintf(NULL, 0, "%.*s/%s", (int)(slash - file), file, *pathp);
+	if (len < 0 || (n = malloc((size_t)len + 1)) == NULL)
+		return CFG_ERROR;
+	snprintf(n, (size_t)len + 1, "%.*s/%s", (int)(slash - file), file, *pathp);
+	free(*pathp);
+	*pathp = n;
+	return CFG_OK;
+}
+
+struct settings *
+config_load(const char *file, char *err, size_t errlen)
+{
+	config_t cf;
+	struct settings *s = NULL;
+	const config_setting_t *root, *grp, *profs;
+	const struct option *o;
+	const char *pname = NULL;
+	char where[160];
+	int i;
+
+	config_init(&cf);
+	if (config_read_file(&cf, file) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read: %s", file,
+			    strerror(errno));
+		else
+			snprintf(err, errlen, "%s:%d: %s", file,
+			    config_error_line(&cf), config_error_text(&cf));
+		goto fail;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(file)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	root = config_root_setting(&cf);
+
+	/* top level: profile, server, database, profiles */
+	for (i = 0; i < config_setting_length(root); i++) {
+		const char *n = config_setting_name(
+		    config_setting_get_elem(root, (unsigned)i));
+		if (strcmp(n, "profile") && strcmp(n, "server") &&
+		    strcmp(n, "database") && strcmp(n, "profiles")) {
+			snprintf(err, errlen, "%s:%d: unknown option %s", file,
+			    config_setting_source_line(
+			    config_setting_get_elem(root, (unsigned)i)), n);
+			goto fail;
+		}
+	}
+	if (config_lookup_string(&cf, "profile", &pname) != CONFIG_TRUE) {
+		snprintf(err, errlen, "%s: \"profile\" must be set to "
+		    "\"fashion_demo\" or \"fashion_sota\"", file);
+		goto fail;
+	}
+	if ((s->profile_name = strdup(pname)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+
+	for (o = server_opts; o->name != NULL; o++) {
+		char e[256];
+		if (set_option(o, config_lookup(&cf, o->name), s, o->name, e,
+		    sizeof(e)) != CFG_OK) {
+			snprintf(err, errlen, "%s: %s", file, e);
+			goto fail;
+		}
+	}
+	if ((grp = config_lookup(&cf, "server")) != NULL &&
+	    check_unknown(grp, server_opts, "server", where, sizeof(where)) != CFG_OK) {
+		snprintf(err, errlen, "%s: %s", file, where);
+		goto fail;
+	}
+	if ((grp = config_lookup(&cf, "database")) != NULL &&
+	    check_unknown(grp, server_opts, "database", where, sizeof(where)) != CFG_OK) {
+		snprintf(err, errlen, "%s: %s", file, where);
+		goto fail;
+	}
+
+	if ((profs = config_lookup(&cf, "profiles")) == NULL ||
+	    !config_setting_is_group(profs)) {
+		snprintf(err, errlen, "%s: \"profiles\" group missing", file);
+		goto fail;
+	}
+	for (i = 0; i < config_setting_length(profs); i++) {
+		const char *n = config_setting_name(
+		    config_setting_get_elem(profs, (unsigned)i));
+		if (strcmp(n, profile_names[0]) && strcmp(n, profile_names[1])) {
+			snprintf(err, errlen, "%s: unknown profile %s (known: "
+			    "fashion_demo, fashion_sota)", file, n);
+			goto fail;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		struct profile *p = &s->profiles[i];
+		const config_setting_t *pg = config_setting_get_member(profs,
+		    profile_names[i]);
+		char e[256];
+
+		if ((p->name = strdup(profile_names[i])) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (pg == NULL) {
+			snprintf(err, errlen, "%s: profiles.%s missing", file,
+			    profile_names[i]);
+			goto fail;
+		}
+		if (check_unknown(pg, profile_opts, "", e, sizeof(e)) != CFG_OK) {
+			snprintf(err, errlen, "%s: profiles.%s: %s", file,
+			    profile_names[i], e);
+			goto fail;
+		}
+		for (o = profile_opts; o->name != NULL; o++) {
+			snprintf(where, sizeof(where), "profiles.%s.%s",
+			    profile_names[i], o->name);
+			if (set_option(o, config_setting_get_member(pg, o->name),
+			    p, where, e, sizeof(e)) != CFG_OK) {
+				snprintf(err, errlen, "%s: %s", file, e);
+				goto fail;
+			}
+		}
+		if (strstr(p->image_url, "{id}") == NULL ||
+		    strstr(p->image_path, "{id}") == NULL) {
+			snprintf(err, errlen, "%s: profiles.%s: image_url and "
+			    "image_path must contain {id}", file, profile_names[i]);
+			goto fail;
+		}
+	}
+	if (resolve_path(file, &s->pidfile) != CFG_OK ||
+	    resolve_path(file, &s->db_password_file) != CFG_OK) {
+		snprintf(err, errlen, "%s: path too long", file);
+		goto fail;
+	}
+	if ((s->active = config_profile(s, s->profile_name)) == NULL) {
+		snprintf(err, errlen, "%s: profile \"%s\" is not one of "
+		    "fashion_demo, fashion_sota", file, s->profile_name);
+		goto fail;
+	}
+	if (strncmp(s->listen, "unix:", 5) != 0 && strrchr(s->listen, ':') == NULL) {
+		snprintf(err, errlen, "%s: server.listen \"%s\": expected "
+		    "host:port or unix:/path", file, s->listen);
+		goto fail;
+	}
+	if (strstr(s->db_conninfo, "password") != NULL) {
+		snprintf(err, errlen, "%s: database.conninfo must not hold a "
+		    "password: use PGPASSWORD or database.password_file", file);
+		goto fail;
+	}
+	config_destroy(&cf);
+	return s;
+fail:
+	config_destroy(&cf);
+	config_free(s);
+	return NULL;
+}
+
+static void
+free_strings(void *base, const struct option *opts)
+{
+	const struct option *o;
+
+	for (o = opts; o->name != NULL; o++)
+		if (o->type == OPT_STR || o->type == OPT_IDENT)
+			free(*(char **)((char *)base + o->off));
+}
+
+void
+config_free(struct settings *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	free_strings(s, server_opts);
+	for (i = 0; i < 2; i++) {
+		free_strings(&s->profiles[i], profile_opts);
+		free(s->profiles[i].name);
+	}
+	free(s->profile_name);
+	free(s->path);
+	free(s);
+}
+
+const struct profile *
+config_profile(const struct settings *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (s->profiles[i].name != NULL &&
+		    strcmp(s->profiles[i].name, name) == 0)
+			return &s->profiles[i];
+	return NULL;
+}
+
+int
+config_expand_id(const char *tmpl, long id, char *buf, size_t len)
+{
+	const char *p = strstr(tmpl, "{id}");
+	int n;
+
+	if (p == NULL)
+		return CFG_ERROR;
+	n = snprintf(buf, len, "%.*s%ld%s", (int)(p - tmpl), tmpl, id, p + 4);
+	if (n < 0 || (size_t)n >= len)
+		return CFG_ERROR;
+	return CFG_OK;
+}
+
+char *
+config_db_password(const struct settings *s)
+{
+	FILE *f;
+	char line[512];
+	size_t n;
+
+	if (s->db_password_file[0] == '\0')
+		return NULL;
+	if ((f = fopen(s->db_password_file, "r")) == NULL)
+		return NULL;
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	return strdup(line);
+}
+
+void
+config_dump_options(void)
+{
+	const struct option *o;
+
+	for (o = server_opts; o->name != NULL; o++)
+		printf("%s\t%s\t%s\n", o->name, o->def ? o->def : "(required)",
+		    o->reload ? "reload" : "restart");
+	for (o = profile_opts; o->name != NULL; o++)
+		printf("profiles.*.%s\t%s\t%s\n", o->name,
+		    o->def ? o->def : "(required)", o->reload ? "reload" : "restart");
+}

@@ -1,0 +1,74 @@
+/*
+ * request.h - one HTTP request as FastCGI (or CGI) hands it over, and the
+ * response being built for it.  Everything allocated for a request hangs
+ * off struct request and is released by request_end().
+ */
+#ifndef FASHION_REQUEST_H
+#define FASHION_REQUEST_H
+
+#include <stddef.h>
+
+#include <fcgiapp.h>
+
+#include "buf.h"
+
+#define REQ_OK		 0
+#define REQ_ERROR	-1
+
+#define REQ_MAX_PARAMS	 32	/* query parameters accepted */
+#define REQ_MAX_QUERY	 4096	/* bytes of query string accepted */
+#define REQ_MAX_PATH	 1024	/* bytes of path accepted */
+#define REQ_MAX_CAPTURES 2	/* {x} segments in a route */
+
+struct param {
+	char	*name;		/* percent-decoded, valid UTF-8 */
+	char	*value;		/* percent-decoded, valid UTF-8 */
+	int	 used;		/* looked up by the handler */
+};
+
+struct request {
+	FCGX_Stream	*in, *out;	/* NULL: plain CGI on stdin/stdout */
+	char		**envp;
+	const char	*method;
+	char		 path[REQ_MAX_PATH];	/* decoded path, no query */
+	const char	*query;		/* raw query string */
+	char		 id[17];	/* request id for logs */
+	struct param	 params[REQ_MAX_PARAMS];
+	int		 nparams;
+	char		*captures[REQ_MAX_CAPTURES];	/* {x} segments */
+
+	/* response */
+	int		 status;
+	const char	*allow;		/* Allow header for 405 */
+	struct buf	 body;		/* JSON */
+};
+
+/*
+ * Fill R from the FastCGI request (FCGX may be NULL for CGI: use environ).
+ * Returns REQ_OK, or REQ_ERROR with an error response already set in R.
+ */
+int	 request_begin(struct request *r, FCGX_Request *fcgx);
+void	 request_send(struct request *r);
+void	 request_end(struct request *r);
+
+const char *request_env(const struct request *, const char *name);
+
+/* Query parameter by name (marks it used), NULL when absent. */
+const char *request_param(struct request *, const char *name);
+/* First parameter nobody asked for, NULL when all were used. */
+const char *request_unused_param(const struct request *);
+
+/* Set an error response: {"error":{"code":..., "message":...}}. */
+void	 request_error(struct request *, int status, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Parse a decimal integer in [min, max]; REQ_OK or REQ_ERROR. */
+int	 parse_int(const char *s, long long min, long long max, long long *out);
+/* Parse a finite decimal number >= 0 without exponent; REQ_OK/REQ_ERROR. */
+int	 parse_price(const char *s, double *out);
+
+/* Exposed for the unit tests / fuzz harness. */
+int	 query_parse(struct request *r, const char *qs, char *err, size_t errlen);
+int	 percent_decode(const char *s, size_t n, char **out, int plus_is_space);
+
+#endif
