@@ -24,6 +24,9 @@
 #include "log.h"
 #include "pool.h"
 
+#define WORKER_CONNS	64	/* FastCGI connections one worker holds */
+#define DRAIN_QUIET_MS	20	/* idle time that ends a drain */
+
 const struct route fashiond_routes[] = {
 	{ "GET", "/api/v1/products", h_products_list },
 	{ "GET", "/api/v1/products/filters/options", h_filter_options },
@@ -66,85 +69,139 @@ app_free(struct app *app)
 	catalog_cache_free(&app->cache);
 }
 
-/*
- * Wait until there is something to do: a request on the kept-alive
- * connection, or a new connection on the listening socket.  An idle
- * kept-alive connection is dropped when a new connection waits, so an
- * nginx holding idle connections can never starve the backlog.
- * Returns 1 when FCGX_Accept_r may run, 0 to loop, -1 to quit.
- */
-static int
-wait_for_work(FCGX_Request *req, int listen_fd)
+/* Accept every waiting connection into a free slot. */
+static void
+accept_into(FCGX_Request *conns, int listen_fd)
 {
-	struct pollfd pfd[2];
-	int n = 0, conn = req->ipcFd;
+	int i, fd;
 
-	if (pool_worker_quit)
-		return -1;
-	if (conn >= 0) {
-		pfd[n].fd = conn;
-		pfd[n++].events = POLLIN;
+	for (i = 0; i < WORKER_CONNS; i++) {
+		if (conns[i].ipcFd >= 0)
+			continue;
+		if ((fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept: %m");
+			return;
+		}
+		conns[i].ipcFd = fd;
 	}
-	pfd[n].fd = listen_fd;
-	pfd[n++].events = POLLIN;
-	if (poll(pfd, (nfds_t)n, -1) == -1) {
-		if (errno != EINTR)
-			log_warn("poll: %m");
-		return pool_worker_quit ? -1 : 0;
-	}
-	if (conn >= 0 && pfd[0].revents != 0)
-		return 1;	/* next request, or EOF handled by libfcgi */
-	if (conn >= 0) {
-		/* Idle keep-alive while someone queues: give it back. */
-		close(conn);
-		req->ipcFd = -1;
-	}
-	if (pool_worker_quit)
-		return -1;
-	if ((req->ipcFd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("accept: %m");
-		return 0;
-	}
-	return 1;
 }
 
+/*
+ * Leaving (reload or stop): serve what nginx already sent on our
+ * connections, closing each after its response, until all have been quiet
+ * for DRAIN_QUIET_MS; then close the idle rest.  nginx retries a request
+ * that meets a closed cached connection.
+ */
+static void
+drain(struct app *app, FCGX_Request *conns)
+{
+	struct pollfd pfd[WORKER_CONNS];
+	int slot_of[WORKER_CONNS];
+	int i, n;
+
+	for (;;) {
+		for (i = n = 0; i < WORKER_CONNS; i++)
+			if (conns[i].ipcFd >= 0) {
+				pfd[n].fd = conns[i].ipcFd;
+				pfd[n].events = POLLIN;
+				slot_of[n++] = i;
+			}
+		if (n == 0 || poll(pfd, (nfds_t)n, DRAIN_QUIET_MS) <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			FCGX_Request *req = &conns[slot_of[i]];
+
+			if (pfd[i].revents == 0)
+				continue;
+			req->keepConnection = 1;
+			if (FCGX_Accept_r(req) < 0)
+				continue;
+			serve_one(app, req);
+			req->keepConnection = 0;	/* Finish closes it */
+			FCGX_Finish_r(req);
+		}
+	}
+	for (i = 0; i < WORKER_CONNS; i++) {
+		if (conns[i].ipcFd >= 0)
+			close(conns[i].ipcFd);
+		conns[i].ipcFd = -1;
+		FCGX_Free(&conns[i], 0);
+	}
+}
+
+/*
+ * Worker loop.  A worker holds up to WORKER_CONNS kept-alive FastCGI
+ * connections from nginx, each with its own FCGX_Request, and serves
+ * whichever has a request ready; libfcgi only parses the protocol.  This
+ * way no connection nginx opened waits in the backlog behind another
+ * connection's idle keep-alive.  Accepting is ours (non-blocking listen
+ * socket); the requests are initialised with no listen socket so libfcgi
+ * never accepts by itself.
+ */
 static int
 worker_main(const struct settings *s, int listen_fd)
 {
-	FCGX_Request req;
+	static FCGX_Request conns[WORKER_CONNS];
+	struct pollfd pfd[WORKER_CONNS + 1];
+	int slot_of[WORKER_CONNS + 1];
 	struct app app;
-	int rc;
+	int i, n, nused;
 
 	log_init("fashiond", s->log_debug);
 	app_init(&app, s);
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0) {
 		log_crit("FCGX_Init failed");
 		return 1;
 	}
-	for (;;) {
-		if ((rc = wait_for_work(&req, listen_fd)) < 0)
-			break;
-		if (rc == 0)
+	for (i = 0; i < WORKER_CONNS; i++)
+		FCGX_InitRequest(&conns[i], -1, 0);
+
+	while (!pool_worker_quit) {
+		n = nused = 0;
+		for (i = 0; i < WORKER_CONNS; i++)
+			if (conns[i].ipcFd >= 0) {
+				pfd[n].fd = conns[i].ipcFd;
+				pfd[n].events = POLLIN;
+				slot_of[n++] = i;
+				nused++;
+			}
+		if (nused < WORKER_CONNS) {
+			pfd[n].fd = listen_fd;
+			pfd[n].events = POLLIN;
+			slot_of[n++] = -1;
+		}
+		if (poll(pfd, (nfds_t)n, -1) == -1) {
+			if (errno != EINTR)
+				log_warn("poll: %m");
 			continue;
-		/*
-		 * FCGX_Accept_r first "finishes" the previous request and
-		 * would close the connection we hand it unless marked kept;
-		 * the BEGIN_REQUEST record then sets the real keep flag.
-		 */
-		req.keepConnection = 1;
-		if (FCGX_Accept_r(&req) < 0)
-			continue;	/* peer closed or nothing to accept */
-		serve_one(&app, &req);
-		FCGX_Finish_r(&req);
+		}
+		for (i = 0; i < n && !pool_worker_quit; i++) {
+			FCGX_Request *req;
+
+			if (pfd[i].revents == 0)
+				continue;
+			if (slot_of[i] == -1) {
+				accept_into(conns, listen_fd);
+				continue;
+			}
+			req = &conns[slot_of[i]];
+			/*
+			 * FCGX_Accept_r first "finishes" the previous request
+			 * and would close the connection unless marked kept;
+			 * the BEGIN_REQUEST record then sets the real flag.
+			 * On EOF or a protocol error it closes the connection
+			 * and, having no listen socket, returns < 0.
+			 */
+			req->keepConnection = 1;
+			if (FCGX_Accept_r(req) < 0)
+				continue;
+			serve_one(&app, req);
+			FCGX_Finish_r(req);
+		}
 	}
-	if (req.ipcFd >= 0) {
-		close(req.ipcFd);
-		req.ipcFd = -1;
-	}
-	FCGX_Free(&req, 0);
+	drain(&app, conns);
 	app_free(&app);
 	return 0;
 }
