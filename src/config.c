@@ -478,10 +478,13 @@ config_dump_options(void)
 {
 	const struct option *o;
 
+	printf("profile\t(required)\treload\tactive layout: fashion_demo or "
+	    "fashion_sota\n");
 	for (o = server_opts; o->name != NULL; o++)
-		printf("%s\t%s\t%s\n", o->name, o->def ? o->def : "(required)",
-		    o->reload ? "reload" : "restart");
+		printf("%s\t%s\t%s\t%s\n", o->name, o->def ? o->def : "(required)",
+		    o->reload ? "reload" : "restart", o->doc);
 	for (o = profile_opts; o->name != NULL; o++)
-		printf("profiles.*.%s\t%s\t%s\n", o->name,
-		    o->def ? o->def : "(required)", o->reload ? "reload" : "restart");
+		printf("profiles.*.%s\t%s\t%s\t%s\n", o->name,
+		    o->def ? o->def : "(required)",
+		    o->reload ? "reload" : "restart", o->doc);
 }

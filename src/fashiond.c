@@ -3,6 +3,7 @@
  *
  *   fashiond -c FILE        run the master in the foreground
  *   fashiond -t -c FILE     check the configuration and exit
+ *   fashiond -O             print every option: name, default, reload|restart
  *
  * Started by a CGI host (GATEWAY_INTERFACE set) it answers that one request
  * and exits; started with a listening socket on stdin (spawn-fcgi) it runs
@@ -38,7 +39,7 @@ const struct route fashiond_routes[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: fashiond [-t] [-c config]\n");
+	fprintf(stderr, "usage: fashiond [-tO] [-c config]\n");
 	exit(2);
 }
 
@@ -216,7 +217,7 @@ main(int argc, char *argv[])
 
 	if (file == NULL)
 		file = SYSCONFDIR "/fashion.cfg";
-	while ((ch = getopt(argc, argv, "c:th")) != -1) {
+	while ((ch = getopt(argc, argv, "c:thO")) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -224,6 +225,9 @@ main(int argc, char *argv[])
 		case 't':
 			test = 1;
 			break;
+		case 'O':	/* the option table, for docs and tests */
+			config_dump_options();
+			return 0;
 		default:
 			usage();
 		}
