@@ -151,7 +151,9 @@ set_option(const struct option *o, const config_setting_t *setting,
 			    line, where);
 			return CFG_ERROR;
 		}
-		if (o->type == OPT_IDENT && sv[0] != '\0' && !valid_ident(sv)) {
+		/* Optional identifiers may be "", required ones may not. */
+		if (o->type == OPT_IDENT && (sv[0] != '\0' || o->def == NULL) &&
+		    !valid_ident(sv)) {
 			snprintf(err, errlen, "line %d: %s: \"%s\" is not a valid "
 			    "identifier (lower case letters, digits, _; < %d chars)",
 			    line, where, sv, CFG_NAME_MAX);

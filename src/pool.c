@@ -198,10 +198,17 @@ spawn(struct master *m)
 		int status;
 
 		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = worker_sig;	/* no SA_RESTART: poll() wakes */
+		/*
+		 * SA_RESTART: a read inside libfcgi in the middle of a request
+		 * carries on; poll() is never restarted, so the idle loop still
+		 * wakes up and sees the flag.
+		 */
+		sa.sa_handler = worker_sig;
+		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGQUIT, &sa, NULL);
 		sa.sa_handler = SIG_IGN;
+		sa.sa_flags = 0;
 		sigaction(SIGHUP, &sa, NULL);
 		sigaction(SIGPIPE, &sa, NULL);
 		sa.sa_handler = SIG_DFL;
@@ -294,7 +301,7 @@ reload(struct master *m)
 
 	log_info("reloading configuration from %s", m->cfg->path);
 	if ((n = config_load(m->cfg->path, err, sizeof(err))) == NULL) {
-		log_crit("reload rejected, keeping the running configuration: %s",
+		log_warn("reload rejected, keeping the running configuration: %s",
 		    err);
 		return;
 	}
