@@ -11,15 +11,19 @@ my $clang = `command -v clang 2>/dev/null`; chomp $clang;
 plan skip_all => 'clang not installed' unless $clang;
 
 my $tmp = tempdir(CLEANUP => !$ENV{LEAVE});
+my $ctl = "$src/src/fashionctl";
+# name => [sources..., extra flags...]
 my %harness = (
     query => ["$src/fuzz/fuzz_query.c", "$src/src/request.c",
-              "$src/src/buf.c", "$src/src/log.c"],
+              "$src/src/buf.c", "$src/src/log.c", '-lfcgi'],
+    csv   => ["$ctl/fuzz_csv.c", "$ctl/csv.c", "$ctl/rules.c", "-I$ctl"],
+    jpeg  => ["$ctl/fuzz_jpeg.c", "$ctl/imgcheck.c", "-I$ctl", '-ljpeg'],
 );
 for my $name (sort keys %harness) {
     my $bin = "$tmp/fuzz_$name";
     my @cmd = ($clang, '-g', '-O1', '-D_GNU_SOURCE',
         '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all',
-        "-I$src/src", @{$harness{$name}}, '-lfcgi', '-o', $bin);
+        "-I$src/src", @{$harness{$name}}, '-o', $bin);
     my $out = `@cmd 2>&1`;
     is($?, 0, "build fuzz_$name") or diag $out;
     next if $?;
