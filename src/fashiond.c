@@ -11,6 +11,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -47,9 +50,13 @@ static void
 serve_one(struct app *app, FCGX_Request *fcgx)
 {
 	struct request r;
+	int close_conn = 0;
 
-	if (request_begin(&r, fcgx) == REQ_OK)
+	if (request_begin(&r, fcgx) == REQ_OK &&
+	    request_read_body(&r, app->cfg->max_body, &close_conn) == REQ_OK)
 		router_dispatch(fashiond_routes, &r, app);
+	if (close_conn && fcgx != NULL)
+		fcgx->keepConnection = 0;	/* unread body: don't reuse */
 	request_send(&r);
 	request_end(&r);
 }
@@ -74,7 +81,7 @@ app_free(struct app *app)
 static void
 accept_into(FCGX_Request *conns, int listen_fd)
 {
-	int i, fd;
+	int i, fd, one = 1;
 
 	for (i = 0; i < WORKER_CONNS; i++) {
 		if (conns[i].ipcFd >= 0)
@@ -85,6 +92,13 @@ accept_into(FCGX_Request *conns, int listen_fd)
 				log_warn("accept: %m");
 			return;
 		}
+		/*
+		 * libfcgi writes the STDOUT and END_REQUEST records
+		 * separately: without TCP_NODELAY, Nagle holds the last
+		 * one for the peer's delayed ACK (~40 ms a request).
+		 */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));	/* fails harmlessly on unix sockets */
 		conns[i].ipcFd = fd;
 	}
 }

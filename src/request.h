@@ -37,6 +37,8 @@ struct request {
 	int		 nparams;
 	char		*captures[REQ_MAX_CAPTURES];	/* {x} segments */
 
+	struct buf	 input;		/* request body, at most server.max_body */
+
 	/* response */
 	int		 status;
 	const char	*allow;		/* Allow header for 405 */
@@ -48,6 +50,12 @@ struct request {
  * Returns REQ_OK, or REQ_ERROR with an error response already set in R.
  */
 int	 request_begin(struct request *r, FCGX_Request *fcgx);
+/*
+ * Read the body (CONTENT_LENGTH bytes) into r->input.  REQ_ERROR with a
+ * 400/413 response set when the length is invalid or above MAX; the caller
+ * must then not reuse the connection (*close_conn set).
+ */
+int	 request_read_body(struct request *r, long max, int *close_conn);
 void	 request_send(struct request *r);
 void	 request_end(struct request *r);
 

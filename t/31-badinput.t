@@ -141,6 +141,22 @@ for my $path ("$P?gender", "$P?=Men", "$P?&&&", "$P?gender=", "$P?page_size=5&",
 	ok(ref $d eq 'HASH', "GET $path -> JSON");
 }
 
+# request bodies: over server.max_body -> 413, bad Content-Length -> 400,
+# both as JSON, straight over FastCGI (nginx would cap the size itself)
+{
+	require JSON::PP;
+	my ($st, $h, $body) = $t->fcgi(uri => '/api/v1/health',
+	    body => 'x' x (1048576 + 1));
+	is($st, 413, 'body over max_body -> 413');
+	my $e = eval { JSON::PP::decode_json($body) } // {};
+	is($e->{error}{code}, 'payload_too_large', '413 is a JSON error');
+	($st, $h, $body) = $t->fcgi(uri => '/api/v1/health',
+	    params => { CONTENT_LENGTH => 'abc' });
+	is($st, 400, 'non-numeric Content-Length -> 400');
+	($st, $h, $body) = $t->fcgi(uri => '/api/v1/health', body => '{"a":1}');
+	is($st, 200, 'a small body is read and ignored by GET /health');
+}
+
 # after all that the pool is intact
 {
 	my ($st, $d) = $t->json_get('/api/v1/health');
