@@ -37,45 +37,6 @@ sql_dir(void)
 	return "sql";
 }
 
-/* Read PATH into OUT (NUL-terminated).  CTL_OK or CTL_ERROR (reported). */
-static int
-read_text(const char *path, struct buf *out)
-{
-	FILE *f = NULL;
-	char chunk[8192];
-	size_t n;
-	int rc = CTL_ERROR;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		ctl_warnx("%s: %s (set FASHION_SQLDIR?)", path, strerror(errno));
-		return CTL_ERROR;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buf_add(out, chunk, n);
-		if (out->len > SQL_MAXBYTES) {
-			ctl_warnx("%s: larger than %ld bytes", path, SQL_MAXBYTES);
-			goto fail;
-		}
-	}
-	if (ferror(f)) {
-		ctl_warnx("%s: read error", path);
-		goto fail;
-	}
-	buf_add(out, "", 1);	/* ensure data != NULL, NUL-terminated */
-	if (buf_failed(out)) {
-		ctl_warnx("%s: out of memory", path);
-		goto fail;
-	}
-	if (memchr(out->data, '\0', out->len - 1) != NULL) {
-		ctl_warnx("%s: contains a NUL byte", path);
-		goto fail;
-	}
-	rc = CTL_OK;
-fail:
-	fclose(f);
-	return rc;
-}
-
 static int
 quote_cb(void *arg, const char *ident, struct buf *out)
 {
@@ -105,7 +66,7 @@ run_profile(struct ctl *c, const char *dir, const struct profile *p)
 		ctl_warnx("%s: path too long", dir);
 		goto fail;
 	}
-	if (read_text(path, &text) != CTL_OK)
+	if (ctl_read_file(path, SQL_MAXBYTES, &text, NULL) != CTL_OK)
 		goto fail;
 	if (sqltmpl_expand(text.data, vars, sizeof(vars) / sizeof(vars[0]),
 	    quote_cb, c, &sql, err, sizeof(err)) != TMPL_OK) {

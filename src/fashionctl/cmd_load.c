@@ -125,55 +125,20 @@ idset_free(struct idset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Read PATH whole.  CTL_OK or CTL_ERROR (reported). */
+/* Read PATH whole into *DATA (caller frees).  CTL_OK or CTL_ERROR. */
 static int
 read_file(const char *path, char **data, size_t *len)
 {
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	char *p = NULL;
-	int fd = -1;
+	struct buf b;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		ctl_warnx("%s: %s", path, strerror(errno));
-		goto fail;
+	buf_init(&b);
+	if (ctl_read_file(path, STYLES_MAXBYTES, &b, NULL) != CTL_OK) {
+		buf_free(&b);
+		return CTL_ERROR;
 	}
-	if (fstat(fd, &st) == -1) {
-		ctl_warnx("fstat: %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > STYLES_MAXBYTES) {
-		ctl_warnx("%s: not a regular file of at most %ld bytes", path,
-		    STYLES_MAXBYTES);
-		goto fail;
-	}
-	if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
-		ctl_warnx("%s: out of memory", path);
-		goto fail;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, p + got, (size_t)st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			ctl_warnx("read: %s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	p[got] = '\0';
-	close(fd);
-	*data = p;
-	*len = got;
+	*data = b.data;
+	*len = b.len;
 	return CTL_OK;
-fail:
-	if (fd != -1)
-		close(fd);
-	free(p);
-	return CTL_ERROR;
 }
 
 /*

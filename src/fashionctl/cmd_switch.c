@@ -174,47 +174,6 @@ next:
 	return CTL_OK;
 }
 
-/* Read PATH (at most CFG_MAXBYTES) into OUT, NUL-terminated. */
-static int
-read_config(const char *path, struct buf *out, struct stat *st)
-{
-	char chunk[8192];
-	ssize_t n;
-	int fd, rc = CTL_ERROR;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		ctl_warnx("%s: %s", path, strerror(errno));
-		return CTL_ERROR;
-	}
-	if (fstat(fd, st) == -1) {
-		ctl_warnx("fstat: %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			ctl_warnx("read: %s: %s", path, strerror(errno));
-			goto fail;
-		}
-		buf_add(out, chunk, (size_t)n);
-		if (out->len > CFG_MAXBYTES) {
-			ctl_warnx("%s: too large", path);
-			goto fail;
-		}
-	}
-	buf_add(out, "", 1);
-	out->len--;		/* keep the NUL outside the text */
-	if (buf_failed(out) || memchr(out->data, '\0', out->len) != NULL) {
-		ctl_warnx("%s: out of memory or NUL byte", path);
-		goto fail;
-	}
-	rc = CTL_OK;
-fail:
-	close(fd);
-	return rc;
-}
-
 static int
 write_all(int fd, const char *p, size_t len)
 {
@@ -404,7 +363,7 @@ cmd_switch(struct ctl *c, int argc, char **argv)
 	if (!force && target_ready(c, target) != CTL_OK)
 		goto fail;
 
-	if (read_config(real, &text, &st) != CTL_OK)
+	if (ctl_read_file(real, CFG_MAXBYTES, &text, &st) != CTL_OK)
 		goto fail;
 	if (find_profile(text.data, &start, &end, why, sizeof(why)) != CTL_OK) {
 		ctl_warnx("%s: %s", c->cfgpath, why);

@@ -1,10 +1,14 @@
 /* ctl.c - helpers shared by the fashionctl commands (see fashionctl.h). */
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "fashionctl.h"
@@ -305,4 +309,55 @@ ctl_images_dir(const char *arg)
 	if ((e = getenv("FASHION_IMAGES")) != NULL && e[0] != '\0')
 		return e;
 	return NULL;
+}
+
+int
+ctl_read_file(const char *path, long max, struct buf *out, struct stat *stp)
+{
+	struct stat st;
+	char chunk[8192];
+	ssize_t n;
+	int fd, rc = CTL_ERROR;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		ctl_warnx("%s: %s", path, strerror(errno));
+		return CTL_ERROR;
+	}
+	if (fstat(fd, &st) == -1) {
+		ctl_warnx("fstat: %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > max) {
+		ctl_warnx("%s: not a regular file of at most %ld bytes", path, max);
+		goto fail;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			ctl_warnx("read: %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		buf_add(out, chunk, (size_t)n);
+		if (out->len > (size_t)max) {
+			ctl_warnx("%s: larger than %ld bytes", path, max);
+			goto fail;
+		}
+	}
+	buf_add(out, "", 1);
+	out->len--;		/* data is never NULL; the NUL is outside len */
+	if (buf_failed(out)) {
+		ctl_warnx("%s: out of memory", path);
+		goto fail;
+	}
+	if (memchr(out->data, '\0', out->len) != NULL) {
+		ctl_warnx("%s: contains a NUL byte", path);
+		goto fail;
+	}
+	if (stp != NULL)
+		*stp = st;
+	rc = CTL_OK;
+fail:
+	close(fd);
+	return rc;
 }

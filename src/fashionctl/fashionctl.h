@@ -38,6 +38,14 @@ struct ctl {
 /* Messages: "fashionctl: ..." on stderr. */
 void	ctl_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct stat;
+/*
+ * Read the regular file PATH (at most MAX bytes, no NUL bytes) into OUT,
+ * NUL-terminated; its stat into *ST when not NULL.  CTL_OK or CTL_ERROR
+ * (reported).
+ */
+int	ctl_read_file(const char *path, long max, struct buf *out, struct stat *st);
+
 /* Connect (once).  CTL_OK or CTL_ERROR (reported). */
 int	ctl_connect(struct ctl *);
 
