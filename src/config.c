@@ -59,6 +59,30 @@ static const struct option server_opts[] = {
 	  S(db_statement_timeout), "milliseconds, 0 = none" },
 	{ "database.backoff_max", OPT_INT, "5000", 10, 600000, 1, S(db_backoff_max),
 	  "largest reconnect backoff, milliseconds" },
+	{ "clip.listen", OPT_STR, "127.0.0.1:9100", 0, 0, 0, S(clip_listen),
+	  "fashion-clipd FastCGI socket" },
+	{ "clip.workers", OPT_INT, "2", 1, 256, 1, S(clip_workers),
+	  "fashion-clipd worker processes (CPU bound: about one per core)" },
+	{ "clip.pidfile", OPT_STR, "", 0, 0, 0, S(clip_pidfile),
+	  "fashion-clipd master pid file" },
+	{ "clip.model", OPT_STR, "", 0, 0, 1, S(clip_model),
+	  "model file (\"\" = the installed models/fashion-clip.bin)" },
+	{ "clip.endpoint", OPT_STR, "fashion-clip", 0, 0, 1, S(clip_endpoint),
+	  "Model Serving endpoint name" },
+	{ "clip.max_batch", OPT_INT, "64", 1, 1024, 1, S(clip_max_batch),
+	  "rows per invocation" },
+	{ "clip.max_body", OPT_INT, "16777216", 1024, 256L << 20, 1,
+	  S(clip_max_body), "largest invocation body, bytes" },
+	{ "clip.url", OPT_STR, "http://127.0.0.1:8090", 0, 0, 1, S(clip_url),
+	  "base URL of the serving endpoint host, for clients" },
+	{ "clip.token_env", OPT_STR, "DATABRICKS_TOKEN", 0, 0, 1,
+	  S(clip_token_env), "environment variable with the bearer token" },
+	{ "clip.connect_timeout", OPT_INT, "1000", 1, 600000, 1,
+	  S(clip_connect_timeout), "milliseconds" },
+	{ "clip.timeout", OPT_INT, "30000", 1, 3600000, 1, S(clip_timeout),
+	  "milliseconds for one whole call" },
+	{ "clip.retries", OPT_INT, "3", 0, 20, 1, S(clip_retries),
+	  "extra attempts on 429/503/504 and connection errors" },
 	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -181,7 +205,7 @@ set_option(const struct option *o, const config_setting_t *setting,
 			    line, where);
 			return CFG_ERROR;
 		}
-		if (o->off == S(max_body))
+		if (o->off == S(max_body) || o->off == S(clip_max_body))
 			*(long *)((char *)base + o->off) = lv;
 		else
 			*ip = (int)lv;
@@ -374,7 +398,9 @@ config_load(const char *file, char *err, size_t errlen)
 		}
 	}
 	if (resolve_path(file, &s->pidfile) != CFG_OK ||
-	    resolve_path(file, &s->db_password_file) != CFG_OK) {
+	    resolve_path(file, &s->db_password_file) != CFG_OK ||
+	    resolve_path(file, &s->clip_pidfile) != CFG_OK ||
+	    resolve_path(file, &s->clip_model) != CFG_OK) {
 		snprintf(err, errlen, "%s: path too long", file);
 		goto fail;
 	}

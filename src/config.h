@@ -55,6 +55,21 @@ struct settings {
 	int	 db_connect_timeout; /* seconds */
 	int	 db_statement_timeout; /* milliseconds */
 	int	 db_backoff_max;	/* max reconnect backoff, milliseconds */
+
+	/* clip: the embedding service fashion-clipd ... */
+	char	*clip_listen;	/* its FastCGI socket */
+	int	 clip_workers;	/* its worker processes */
+	char	*clip_pidfile;	/* its master pid file, "" for none */
+	char	*clip_model;	/* model file, "" = the installed one */
+	char	*clip_endpoint;	/* serving endpoint name (served and called) */
+	int	 clip_max_batch; /* rows per invocation */
+	long	 clip_max_body;	/* largest invocation body, bytes */
+	/* ... and its clients (fashionctl embed, fashiond) */
+	char	*clip_url;	/* base URL: {url}/serving-endpoints/{endpoint}/invocations */
+	char	*clip_token_env; /* environment variable holding the bearer token */
+	int	 clip_connect_timeout; /* milliseconds */
+	int	 clip_timeout;	/* milliseconds for a whole call */
+	int	 clip_retries;	/* extra attempts on 429/503/504 and network errors */
 };
 
 /*
