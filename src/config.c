@@ -311,7 +311,8 @@ config_load(const char *file, char *err, size_t errlen)
 		const char *n = config_setting_name(
 		    config_setting_get_elem(root, (unsigned)i));
 		if (strcmp(n, "profile") && strcmp(n, "server") &&
-		    strcmp(n, "database") && strcmp(n, "profiles")) {
+		    strcmp(n, "database") && strcmp(n, "clip") &&
+		    strcmp(n, "profiles")) {
 			snprintf(err, errlen, "%s:%d: unknown option %s", file,
 			    config_setting_source_line(
 			    config_setting_get_elem(root, (unsigned)i)), n);
@@ -336,15 +337,15 @@ config_load(const char *file, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if ((grp = config_lookup(&cf, "server")) != NULL &&
-	    check_unknown(grp, server_opts, "server", where, sizeof(where)) != CFG_OK) {
-		snprintf(err, errlen, "%s: %s", file, where);
-		goto fail;
-	}
-	if ((grp = config_lookup(&cf, "database")) != NULL &&
-	    check_unknown(grp, server_opts, "database", where, sizeof(where)) != CFG_OK) {
-		snprintf(err, errlen, "%s: %s", file, where);
-		goto fail;
+	for (i = 0; i < 3; i++) {
+		static const char *groups[] = { "server", "database", "clip" };
+
+		if ((grp = config_lookup(&cf, groups[i])) != NULL &&
+		    check_unknown(grp, server_opts, groups[i], where,
+		    sizeof(where)) != CFG_OK) {
+			snprintf(err, errlen, "%s: %s", file, where);
+			goto fail;
+		}
 	}
 
 	if ((profs = config_lookup(&cf, "profiles")) == NULL ||

@@ -51,6 +51,7 @@ struct master {
 	unsigned	 gen;		/* its generation */
 	int		 listen_fd;
 	pool_worker_fn	 worker_fn;
+	pool_adapt_fn	 adapt;		/* see pool_run, may be NULL */
 	struct worker	 w[MAX_WORKERS];
 	int		 stopping;	/* 0, or SIGTERM/SIGINT being honoured */
 	long long	 stop_deadline;
@@ -305,6 +306,11 @@ reload(struct master *m)
 		    err);
 		return;
 	}
+	if (m->adapt != NULL && m->adapt(n) != POOL_OK) {
+		log_crit("reload: out of memory, keeping the running configuration");
+		config_free(n);
+		return;
+	}
 	if (strcmp(n->listen, m->cfg->listen) != 0 ||
 	    n->backlog != m->cfg->backlog || strcmp(n->user, m->cfg->user) ||
 	    strcmp(n->pidfile, m->cfg->pidfile))
@@ -359,7 +365,7 @@ write_pidfile(const char *path)
 }
 
 int
-pool_run(struct settings *cfg, pool_worker_fn worker)
+pool_run(struct settings *cfg, pool_worker_fn worker, pool_adapt_fn adapt)
 {
 	static struct master m;	/* large: keep it off the stack */
 	sigset_t set;
@@ -370,6 +376,7 @@ pool_run(struct settings *cfg, pool_worker_fn worker)
 	m.cfg = cfg;
 	m.gen = 1;
 	m.worker_fn = worker;
+	m.adapt = adapt;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);

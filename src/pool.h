@@ -29,10 +29,19 @@ extern volatile sig_atomic_t pool_worker_quit;
 typedef int (*pool_worker_fn)(const struct settings *s, int listen_fd);
 
 /*
- * Run the master with the already-loaded settings S (owned by the pool
- * from now on; reloads re-read S->path).  Returns the exit status.
+ * Called on every configuration the pool loads (reloads included) before
+ * it is used: lets a service other than fashiond put its own socket,
+ * worker count and pid file (e.g. clip.*) into the server.* fields the
+ * master reads.  Returns POOL_OK or POOL_ERROR (out of memory).
  */
-int	pool_run(struct settings *s, pool_worker_fn worker);
+typedef int (*pool_adapt_fn)(struct settings *s);
+
+/*
+ * Run the master with the already-loaded (and adapted) settings S, owned
+ * by the pool from now on; reloads re-read S->path and pass the result
+ * through ADAPT when it is not NULL.  Returns the exit status.
+ */
+int	pool_run(struct settings *s, pool_worker_fn worker, pool_adapt_fn adapt);
 
 /* Bind and listen on ADDR ("host:port", "[v6]:port", "unix:/path"). */
 int	pool_listen(const char *addr, int backlog);

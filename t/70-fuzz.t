@@ -12,12 +12,17 @@ plan skip_all => 'clang not installed' unless $clang;
 
 my $tmp = tempdir(CLEANUP => !$ENV{LEAVE});
 my $ctl = "$src/src/fashionctl";
+my $clipd = "$src/src/clipd";
+my $jsonc = `pkg-config --cflags --libs json-c 2>/dev/null` || '-ljson-c';
+chomp $jsonc;
 # name => [sources..., extra flags...]
 my %harness = (
     query => ["$src/fuzz/fuzz_query.c", "$src/src/request.c",
               "$src/src/buf.c", "$src/src/log.c", '-lfcgi'],
     csv   => ["$ctl/fuzz_csv.c", "$ctl/csv.c", "$ctl/rules.c", "-I$ctl"],
     jpeg  => ["$ctl/fuzz_jpeg.c", "$ctl/imgcheck.c", "-I$ctl", '-ljpeg'],
+    invocation => ["$clipd/fuzz_invocation.c", "$clipd/invocation.c",
+              "$clipd/base64.c", "$src/src/buf.c", $jsonc],
 );
 for my $name (sort keys %harness) {
     my $bin = "$tmp/fuzz_$name";

@@ -1,7 +1,8 @@
 /*
  * cmd_verify.c - "fashionctl verify [PROFILE]": the migration guide's
  * step 5 checks on one or both layouts, as a table of PASS/FAIL/INFO
- * lines.  Exit 1 when any check fails.
+ * lines, and the embeddings "fashionctl embed" writes.  Exit 1 when any
+ * check fails.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clip_client.h"
 #include "fashionctl.h"
 #include "imgcheck.h"
 
@@ -142,47 +144,120 @@ distinct(struct verify *v, const char *tbl, const char *col)
 	return CTL_OK;
 }
 
-/* Embeddings: only reported until their own checks exist. */
-static int
-embeddings(struct verify *v, const struct profile *p, const char *tbl,
-    long long rows)
-{
-	struct buf emb;
-	long long n;
-	int e, rc = CTL_ERROR;
-	const char *any = "image_embedding IS NOT NULL OR text_embedding IS "
-	    "NOT NULL OR embedding IS NOT NULL";
+/* A vector column that is set but not a 1-dim real[CLIP_DIM] without NULLs. */
+#define BAD_SHAPE(col) "(" col " IS NOT NULL AND (array_ndims(" col ") <> 1 " \
+	"OR cardinality(" col ") <> " VERIFY_DIM " OR array_position(" col \
+	", NULL) IS NOT NULL))::int"
+/* A vector column that is set and whose L2 norm is not 1 +- NORM_TOL. */
+#define NOT_UNIT(norm, col) "(" col " IS NOT NULL AND coalesce(abs(" norm \
+	" - 1) > " NORM_TOL ", true))::int"
+#define NORM_OF(col) "(SELECT sqrt(sum(f::float8 * f)) FROM unnest(" col ") f)"
+#define VERIFY_STR(x)	#x
+#define VERIFY_XSTR(x)	VERIFY_STR(x)
+#define VERIFY_DIM	VERIFY_XSTR(CLIP_DIM)
+#define NORM_TOL	"1e-3"
 
+/*
+ * The embeddings, in one query: every product has a text, a hybrid and
+ * (when it has an image) an image vector, each 512-dim and of unit norm.
+ * The new layout only holds products with a validated image; in the old
+ * one, a product that is not in the new layout has none, so a NULL
+ * image_embedding there is counted, not failed.
+ */
+static int
+embeddings(struct verify *v, int idx, const struct profile *p,
+    const char *tbl)
+{
+	const struct profile *np = &v->c->cfg->profiles[1];
+	struct buf sql, emb, img;
+	PGresult *r = NULL;
+	long long n[7];
+	int e, i, rc = CTL_ERROR;
+
+	buf_init(&sql);
 	buf_init(&emb);
-	if (p->embedded) {
-		if (count(v, &n, 0, NULL, "SELECT count(*) FROM %s WHERE %s", tbl,
-		    any) != CTL_OK)
-			goto fail;
-	} else if (p->embeddings[0] != '\0') {
-		if ((e = ctl_table_exists(v->c, p->schema, p->embeddings)) < 0)
-			goto fail;
-		if (!e) {
-			line(v, "INFO", "embeddings", "table %s.%s missing",
-			    p->schema, p->embeddings);
-			rc = CTL_OK;
-			goto fail;
-		}
-		if (ctl_qname(v->c, p->schema, p->embeddings, &emb) != CTL_OK ||
-		    count(v, &n, 0, NULL, "SELECT count(*) FROM %s p JOIN %s e "
-		    "USING (product_id) WHERE %s", tbl, emb.data, any) != CTL_OK)
-			goto fail;
-	} else {
-		line(v, "INFO", "embeddings", "none configured");
+	buf_init(&img);
+	if (!p->embedded && p->embeddings[0] == '\0') {
+		line(v, "FAIL", "embeddings", "none configured (embedded or "
+		    "embeddings)");
 		rc = CTL_OK;
 		goto fail;
 	}
-	if (n == 0)
-		line(v, "INFO", "embeddings", "not yet computed (0/%lld)", rows);
+	if (!p->embedded) {
+		if ((e = ctl_table_exists(v->c, p->schema, p->embeddings)) < 0)
+			goto fail;
+		if (!e) {
+			line(v, "FAIL", "embeddings table exists", "%s.%s missing "
+			    "(run fashionctl init)", p->schema, p->embeddings);
+			rc = CTL_OK;
+			goto fail;
+		}
+		if (ctl_qname(v->c, p->schema, p->embeddings, &emb) != CTL_OK)
+			goto fail;
+	}
+	/* Which products have an image to embed. */
+	if (idx == 1)
+		buf_puts(&img, "true");
+	else {
+		if ((e = ctl_table_exists(v->c, np->schema, np->products)) < 0)
+			goto fail;
+		if (e) {
+			buf_puts(&img, "EXISTS (SELECT 1 FROM ");
+			if (ctl_qname(v->c, np->schema, np->products, &img) !=
+			    CTL_OK)
+				goto fail;
+			buf_puts(&img, " s WHERE s.product_id = p.product_id)");
+		} else
+			buf_puts(&img, "false");
+	}
+
+	buf_printf(&sql, "SELECT count(*), "
+	    "count(*) FILTER (WHERE t IS NULL), "
+	    "count(*) FILTER (WHERE h IS NULL), "
+	    "count(*) FILTER (WHERE i IS NULL AND img), "
+	    "count(*) FILTER (WHERE i IS NULL AND NOT img), "
+	    "coalesce(sum(" BAD_SHAPE("i") " + " BAD_SHAPE("t") " + "
+	    BAD_SHAPE("h") "), 0), "
+	    "coalesce(sum(" NOT_UNIT("ni", "i") " + " NOT_UNIT("nt", "t") " + "
+	    NOT_UNIT("nh", "h") "), 0) "
+	    "FROM (SELECT x.image_embedding AS i, x.text_embedding AS t, "
+	    "x.embedding AS h, %s AS img, "
+	    NORM_OF("x.image_embedding") " AS ni, "
+	    NORM_OF("x.text_embedding") " AS nt, "
+	    NORM_OF("x.embedding") " AS nh FROM %s p", img.data, tbl);
+	if (p->embedded)
+		buf_puts(&sql, " CROSS JOIN LATERAL (SELECT p.image_embedding, "
+		    "p.text_embedding, p.embedding) x) q");
 	else
-		line(v, "INFO", "embeddings", "%lld/%lld products", n, rows);
+		buf_printf(&sql, " LEFT JOIN %s x USING (product_id)) q",
+		    emb.data);
+	if (buf_failed(&sql) || (r = ctl_exec(v->c, "verify: embeddings",
+	    sql.data, 0, NULL, PGRES_TUPLES_OK)) == NULL)
+		goto fail;
+	for (i = 0; i < 7; i++)
+		n[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
+	line(v, pass(n[1] == 0), "text_embedding set", "%lld/%lld (%lld "
+	    "missing%s)", n[0] - n[1], n[0], n[1], n[1] ? ": run fashionctl "
+	    "embed" : "");
+	line(v, pass(n[2] == 0), "embedding (hybrid) set", "%lld/%lld (%lld "
+	    "missing%s)", n[0] - n[2], n[0], n[2], n[2] ? ": run fashionctl "
+	    "embed" : "");
+	line(v, pass(n[3] == 0), "image_embedding set", "%lld/%lld with an "
+	    "image (%lld missing)", n[0] - n[4] - n[3], n[0] - n[4], n[3]);
+	if (idx != 1)
+		line(v, "INFO", "products without image", "%lld (not in %s.%s: "
+		    "image_embedding NULL%s)", n[4], np->schema, np->products,
+		    n[4] ? ", text only" : "");
+	line(v, pass(n[5] == 0), "vectors " VERIFY_DIM "-dim", "%lld malformed "
+	    "(dimension, shape or NULL elements)", n[5]);
+	line(v, pass(n[6] == 0), "vectors L2-normalised", "%lld with |norm - "
+	    "1| > " NORM_TOL, n[6]);
 	rc = CTL_OK;
 fail:
+	PQclear(r);
+	buf_free(&sql);
 	buf_free(&emb);
+	buf_free(&img);
 	return rc;
 }
 
@@ -290,7 +365,7 @@ verify_profile(struct verify *v, int idx)
 		line(v, pass(n == 0), "image size sane", "%lld outside %d..%d px",
 		    n, IMG_MINSIDE, IMG_MAXSIDE);
 	}
-	if (embeddings(v, p, tbl.data, rows) != CTL_OK)
+	if (embeddings(v, idx, p, tbl.data) != CTL_OK)
 		goto fail;
 	rc = CTL_OK;
 fail:

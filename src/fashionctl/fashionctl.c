@@ -1,6 +1,7 @@
 /*
  * fashionctl.c - the operator CLI: create the schemas, load the catalog,
- * migrate it to the new layout, verify it, switch the active profile.
+ * migrate it to the new layout, compute its embeddings, verify it, switch
+ * the active profile.
  * See doc/DATA.md.
  */
 #include <getopt.h>
@@ -23,6 +24,7 @@ static const struct command commands[] = {
 	{ "init",	cmd_init,	1 },
 	{ "load",	cmd_load,	1 },
 	{ "migrate",	cmd_migrate,	1 },
+	{ "embed",	cmd_embed,	1 },
 	{ "verify",	cmd_verify,	1 },
 	{ "switch",	cmd_switch,	1 },
 	{ "status",	cmd_status,	1 },
@@ -43,6 +45,10 @@ usage(FILE *f)
 	    "layout\n"
 	    "  migrate [--images DIR]        build the new layout from the old "
 	    "one\n"
+	    "  embed [--images DIR] [--jobs N] [--force]\n"
+	    "        [--profile fashion_demo|fashion_sota|all]\n"
+	    "                                compute the CLIP embeddings "
+	    "(clip.url)\n"
 	    "  verify [PROFILE]              check one or both layouts\n"
 	    "  switch [-f] PROFILE           make PROFILE active, SIGHUP the "
 	    "master\n"

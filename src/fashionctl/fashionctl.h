@@ -112,6 +112,7 @@ long	ctl_read_pid(const char *path, char *why, size_t whylen);
 int	cmd_init(struct ctl *, int, char **);
 int	cmd_load(struct ctl *, int, char **);
 int	cmd_migrate(struct ctl *, int, char **);
+int	cmd_embed(struct ctl *, int, char **);
 int	cmd_verify(struct ctl *, int, char **);
 int	cmd_switch(struct ctl *, int, char **);
 int	cmd_status(struct ctl *, int, char **);

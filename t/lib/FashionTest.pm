@@ -38,6 +38,7 @@ our $VERSION = '0.1';
 
 my @LIVE;		# objects to tear down in END
 my %USED_PORTS;		# ports handed out by this process
+my $JSON = JSON::PP->new->utf8->allow_nonref;
 
 my $LIBDIR = dirname(abs_path(__FILE__));
 
@@ -78,8 +79,11 @@ sub new {
 	$self->{pg_port} = free_port();
 	$self->{fcgi_port} = free_port();
 	$self->{http_port} = free_port();
+	$self->{clip_port} = free_port();	# fashion-clipd FastCGI
+	$self->{clip_http_port} = free_port();	# nginx loopback block for it
 	$self->{cfg} = "$self->{dir}/fashion.cfg";
 	$self->{flog} = "$self->{dir}/fashiond.log";
+	$self->{clog} = "$self->{dir}/clipd.log";
 
 	push @LIVE, $self;
 	return $self;
@@ -91,6 +95,9 @@ sub pg_port { $_[0]{pg_port} }
 sub fcgi_port { $_[0]{fcgi_port} }
 sub http_port { $_[0]{http_port} }
 sub fashiond_log { $_[0]{flog} }
+sub clipd_log { $_[0]{clog} }
+sub clip_port { $_[0]{clip_port} }
+sub clip_http_port { $_[0]{clip_http_port} }
 sub nginx_error_log { "$_[0]{dir}/error.log" }
 
 # Require binaries; skip_all with a reason when missing.
@@ -394,12 +401,22 @@ sub config_text {
 		conninfo => $self->conninfo,
 		connect_timeout => 2,
 		drain_timeout => 10,
+		'clip.listen' => "127.0.0.1:$self->{clip_port}",
+		'clip.pidfile' => 'clipd.pid',
+		'clip.model' => srcdir() . '/models/fashion-clip.bin',
+		'clip.url' => "http://127.0.0.1:$self->{clip_http_port}",
 		%o,
 	);
 	for my $k (sort keys %v) {
 		my $val = $v{$k};
 		my $lit = $val =~ /^(-?\d+|true|false)$/ ? $val
 		    : '"' . ($val =~ s/(["\\])/\\$1/gr) . '"';
+		if ($k =~ /^(\w+)\.(\w+)$/) {	# group.name: inside that group
+			my ($g, $n) = ($1, $2);
+			$text =~ s{^(\Q$g\E\s*=\s*\{.*?^\s*\Q$n\E\s*=\s*)[^;\n]*;}
+			    {$1$lit;}ms or croak "option $k not found in $src";
+			next;
+		}
 		$text =~ s/^(\s*\Q$k\E\s*=\s*)[^;\n]*;/$1$lit;/m
 		    or croak "option $k not found in $src";
 	}
@@ -471,6 +488,67 @@ sub start_fashiond {
 }
 
 sub master_pid { $_[0]{fashiond} }
+
+# fashion-clipd on the same config (clip.*); returns its master pid.
+# An optional first argument { NAME => value } is added to its environment.
+sub start_clipd {
+	my ($self, @extra) = @_;
+	my %env = ref $extra[0] eq 'HASH' ? %{ shift @extra } : ();
+	my $bin = builddir() . '/fashion-clipd';
+	croak "$bin not built" unless -x $bin;
+
+	my $pid = fork // croak "fork: $!";
+	if ($pid == 0) {
+		$ENV{$_} = $env{$_} for keys %env;
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>>', $self->{clog} or _exit(127);
+		open STDERR, '>>', $self->{clog} or _exit(127);
+		exec { $bin } $bin, '-c', $self->{cfg}, @extra or _exit(127);
+	}
+	$self->{clipd} = $pid;
+	$self->{children}{$pid} = 'clipd';
+	unless (wait_port($self->{clip_port}, 15, $pid)) {
+		my $log = slurp($self->{clog}) // '';
+		croak "fashion-clipd did not start listening:\n$log";
+	}
+	return $pid;
+}
+
+sub clipd_pid { $_[0]{clipd} }
+
+# Stop fashion-clipd (TERM, then KILL after TIMEOUT s); its wait status.
+sub stop_clipd {
+	my ($self, $timeout) = @_;
+	my $pid = delete $self->{clipd} or return undef;
+	my @w = children_of($pid);
+	kill 'TERM', $pid;
+	my $until = time + ($timeout // 10);
+	while (time < $until) {
+		if (waitpid($pid, WNOHANG) == $pid) {
+			my $st = $?;
+			delete $self->{children}{$pid};
+			return $st;
+		}
+		sleep 0.05;
+	}
+	kill 'KILL', $pid, @w;
+	waitpid($pid, 0);
+	delete $self->{children}{$pid};
+	return undef;
+}
+
+# POST an invocation to fashion-clipd through nginx:
+# ($status, $decoded_json, $headers, $raw_body).
+sub clip_invoke {
+	my ($self, $body, %o) = @_;
+	my $ep = $o{endpoint} // 'fashion-clip';
+	my ($st, $h, $raw) = $self->http('POST',
+	    "/serving-endpoints/$ep/invocations", port => $self->{clip_http_port},
+	    body => ref $body ? $JSON->encode($body) : $body,
+	    headers => { 'Content-Type' => 'application/json',
+	    %{ $o{headers} // {} } }, timeout => $o{timeout} // 30);
+	return ($st, decode_json_or_undef($raw), $h, $raw);
+}
 
 # Wait status of the master once it exited, undef while it runs.
 sub fashiond_exited {
@@ -617,6 +695,51 @@ http {
     upstream fashiond {
         server 127.0.0.1:$self->{fcgi_port};
         keepalive 16;
+    }
+
+    upstream clipd {
+        server 127.0.0.1:$self->{clip_port};
+        keepalive 8;
+    }
+
+    # fashion-clipd: loopback only, the Model Serving paths only.
+    server {
+        listen 127.0.0.1:$self->{clip_http_port};
+        server_name localhost;
+        client_max_body_size 16m;
+        error_page 413 = \@too_large;
+
+        location /serving-endpoints/ {
+            fastcgi_pass clipd;
+            fastcgi_keep_conn on;
+            fastcgi_read_timeout 60s;
+            fastcgi_param REQUEST_METHOD    \$request_method;
+            fastcgi_param CONTENT_TYPE      \$content_type;
+            fastcgi_param CONTENT_LENGTH    \$content_length;
+            fastcgi_param REQUEST_URI       \$request_uri;
+            fastcgi_param DOCUMENT_URI      \$document_uri;
+            fastcgi_param QUERY_STRING      \$query_string;
+            fastcgi_param SERVER_PROTOCOL   \$server_protocol;
+            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+            fastcgi_param REMOTE_ADDR       \$remote_addr;
+            fastcgi_param REQUEST_ID        \$request_id;
+        }
+        location /api/2.0/serving-endpoints/ {
+            fastcgi_pass clipd;
+            fastcgi_keep_conn on;
+            fastcgi_param REQUEST_METHOD    \$request_method;
+            fastcgi_param CONTENT_TYPE      \$content_type;
+            fastcgi_param CONTENT_LENGTH    \$content_length;
+            fastcgi_param REQUEST_URI       \$request_uri;
+            fastcgi_param DOCUMENT_URI      \$document_uri;
+            fastcgi_param QUERY_STRING      \$query_string;
+            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+            fastcgi_param REQUEST_ID        \$request_id;
+        }
+        location \@too_large {
+            default_type application/json;
+            return 413 '{"error_code":"BAD_REQUEST","message":"request body larger than 16 MB"}';
+        }
     }
 
     server {
@@ -774,7 +897,6 @@ sub http {
 
 sub http_get { my ($self, $path, %o) = @_; $self->http('GET', $path, %o) }
 
-my $JSON = JSON::PP->new->utf8->allow_nonref;
 
 sub decode_json_or_undef {
 	my ($text) = @_;
@@ -968,8 +1090,10 @@ sub check_logs {
 		[ 'crash', qr/signal 11|signal 6\b|exited on signal|SIGSEGV|SIGABRT|core dumped/i ],
 	);
 	for my $f ([ 'fashiond.log', $self->{flog} ],
+	    [ 'clipd.log', $self->{clog} ],
 	    [ 'nginx error.log', $self->nginx_error_log ]) {
 		my ($name, $path) = @$f;
+		next if $name eq 'clipd.log' && !-e $path;
 		my @lines = split /\n/, slurp($path) // '';
 		@lines = grep { $_ !~ $o{allow} } @lines if $o{allow};
 		for my $b (@bad) {
@@ -1030,6 +1154,7 @@ sub teardown {
 		waitpid($pid, 0);
 	}
 	$self->stop_nginx if $self->{nginx};
+	$self->stop_clipd(10) if $self->{clipd};
 	if ($self->{fashiond}) {
 		my @w = $self->worker_pids;
 		$self->stop_fashiond(10);
