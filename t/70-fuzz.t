@@ -22,7 +22,8 @@ my %harness = (
     csv   => ["$ctl/fuzz_csv.c", "$ctl/csv.c", "$ctl/rules.c", "-I$ctl"],
     jpeg  => ["$ctl/fuzz_jpeg.c", "$ctl/imgcheck.c", "-I$ctl", '-ljpeg'],
     invocation => ["$clipd/fuzz_invocation.c", "$clipd/invocation.c",
-              "$clipd/base64.c", "$src/src/buf.c", $jsonc],
+              "$clipd/base64.c", "$clipd/image.c", "$clipd/tokenize.c",
+              "$src/src/buf.c", $jsonc, '-ljpeg', '-lpng', '-lm'],
 );
 for my $name (sort keys %harness) {
     my $bin = "$tmp/fuzz_$name";

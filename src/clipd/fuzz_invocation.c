@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "clipd/base64.h"
+#include "clipd/image.h"
 #include "clipd/invocation.h"
+#include "clipd/tokenize.h"
 
 #define MAX_ROWS	8
 #define MAX_TEXT	64
@@ -83,6 +85,9 @@ out:
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
+	static uint32_t ids[TOK_MAX_FEATURES];
+	static unsigned char px[IMG_BYTES];
+	char why[256];
 	struct invocation inv;
 	const struct inv_row *r;
 	char msg[128];
@@ -109,6 +114,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				    r->text[0] == ' ' ||
 				    r->text[r->text_len - 1] == ' ')
 					abort();
+				/* The tokenizer sees what the model sees. */
+				if (tokenize(r->text, r->text_len, 32768, ids,
+				    TOK_MAX_FEATURES) > TOK_MAX_FEATURES)
+					abort();
 			} else if (r->kind == INV_IMAGE) {
 				if (r->image == NULL || r->text != NULL ||
 				    r->image_len == 0 ||
@@ -117,6 +126,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				/* Touch every byte for ASan. */
 				for (j = 0; j < r->image_len; j++)
 					sink += r->image[j];
+				/* Then the decoder (JPEG/PNG) and the resize. */
+				(void)image_prepare(r->image, r->image_len, px,
+				    why, sizeof(why));
 			} else
 				abort();
 		}

@@ -50,74 +50,74 @@ le64(const unsigned char *p)
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
+/* The table entry of tensor NAME, or NULL. */
+static const unsigned char *
+entry(const struct model *m, const char *name)
+{
+	const unsigned char *base = m->map, *e;
+	uint32_t n = le32(base + 36), table = le32(base + 40), i;
+	char ename[33];
+
+	for (i = 0; i < n; i++) {
+		e = base + table + (size_t)i * ENTRY_SIZE;
+		memcpy(ename, e, 32);
+		ename[32] = '\0';
+		if (strcmp(ename, name) == 0)
+			return e;
+	}
+	return NULL;
+}
+
 /*
- * Find tensor NAME with exactly the given dims (0 ends the list); its data,
- * or NULL with the reason in ERR.
+ * Tensor NAME with exactly the given dims (0 ends the list): its data, or
+ * NULL with the reason in ERR.  Its attr into *ATTR when not NULL.
  */
 static const float *
 tensor(const struct model *m, const char *name, uint32_t *attr, char *err,
     size_t errlen, uint32_t d0, uint32_t d1, uint32_t d2, uint32_t d3)
 {
-	const unsigned char *base = m->map, *e;
-	uint32_t n = le32(base + 36), table = le32(base + 40), ndim, i, k;
-	uint32_t want[4] = { d0, d1, d2, d3 }, wdim = 0;
-	uint64_t off, bytes;
-	char ename[33];
+	const unsigned char *e;
+	uint32_t want[4] = { d0, d1, d2, d3 }, wdim = 0, k;
+	uint64_t off, bytes = 4;
 
+	if ((e = entry(m, name)) == NULL) {
+		snprintf(err, errlen, "tensor %s missing", name);
+		return NULL;
+	}
 	while (wdim < 4 && want[wdim] != 0)
 		wdim++;
-	for (i = 0; i < n; i++) {
-		e = base + table + (size_t)i * ENTRY_SIZE;
-		memcpy(ename, e, 32);
-		ename[32] = '\0';
-		if (strcmp(ename, name) != 0)
-			continue;
-		ndim = le32(e + 32);
-		if (ndim != wdim)
+	if (le32(e + 32) != wdim)
+		goto shape;
+	for (k = 0; k < wdim; k++) {
+		if (le32(e + 36 + 4 * k) != want[k])
 			goto shape;
-		bytes = 4;
-		for (k = 0; k < ndim; k++) {
-			if (le32(e + 36 + 4 * k) != want[k])
-				goto shape;
-			bytes *= want[k];
-		}
-		off = le64(e + 56);
-		if (off % 64 != 0 || off > m->size - 4 || bytes > m->size - 4 - off) {
-			snprintf(err, errlen, "tensor %s: data outside the file",
-			    name);
-			return NULL;
-		}
-		if (attr != NULL)
-			*attr = le32(e + 52);
-		return (const float *)(base + off);
+		bytes *= want[k];
 	}
-	snprintf(err, errlen, "tensor %s missing", name);
-	return NULL;
+	off = le64(e + 56);
+	if (off % 64 != 0 || off > m->size - 4 || bytes > m->size - 4 - off) {
+		snprintf(err, errlen, "tensor %s: data outside the file", name);
+		return NULL;
+	}
+	if (attr != NULL)
+		*attr = le32(e + 52);
+	return (const float *)((const unsigned char *)m->map + off);
 shape:
 	snprintf(err, errlen, "tensor %s has an unexpected shape", name);
 	return NULL;
 }
 
-/* Dims of tensor NAME (ndim returned, 0 if absent). */
+/* Dims of tensor NAME; its ndim, 0 when absent or bad. */
 static uint32_t
 tensor_dims(const struct model *m, const char *name, uint32_t dims[4])
 {
-	const unsigned char *base = m->map, *e;
-	uint32_t n = le32(base + 36), table = le32(base + 40), i, k, nd;
-	char ename[33];
+	const unsigned char *e;
+	uint32_t k, nd;
 
-	for (i = 0; i < n; i++) {
-		e = base + table + (size_t)i * ENTRY_SIZE;
-		memcpy(ename, e, 32);
-		ename[32] = '\0';
-		if (strcmp(ename, name) != 0)
-			continue;
-		nd = le32(e + 32);
-		for (k = 0; k < 4; k++)
-			dims[k] = k < nd ? le32(e + 36 + 4 * k) : 0;
-		return nd > 4 ? 0 : nd;
-	}
-	return 0;
+	if ((e = entry(m, name)) == NULL || (nd = le32(e + 32)) > 4)
+		return 0;
+	for (k = 0; k < 4; k++)
+		dims[k] = k < nd ? le32(e + 36 + 4 * k) : 0;
+	return nd;
 }
 
 static int

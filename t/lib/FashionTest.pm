@@ -468,21 +468,29 @@ sub load_sample {
 
 sub start_fashiond {
 	my ($self, @extra) = @_;
-	my $bin = builddir() . '/fashiond';
+	$self->{fashiond} = $self->_start_daemon('fashiond', $self->{flog},
+	    $self->{fcgi_port}, {}, @extra);
+}
+
+# Fork BIN -c CONFIG EXTRA... with ENV added, output to LOG; wait until it
+# listens on PORT.  Returns the pid.
+sub _start_daemon {
+	my ($self, $name, $log, $port, $env, @extra) = @_;
+	my $bin = builddir() . "/$name";
 	croak "$bin not built" unless -x $bin;
 
 	my $pid = fork // croak "fork: $!";
 	if ($pid == 0) {
+		$ENV{$_} = $env->{$_} for keys %$env;
 		open STDIN, '<', '/dev/null';
-		open STDOUT, '>>', $self->{flog} or _exit(127);
-		open STDERR, '>>', $self->{flog} or _exit(127);
+		open STDOUT, '>>', $log or _exit(127);
+		open STDERR, '>>', $log or _exit(127);
 		exec { $bin } $bin, '-c', $self->{cfg}, @extra or _exit(127);
 	}
-	$self->{fashiond} = $pid;
-	$self->{children}{$pid} = 'fashiond';
-	unless (wait_port($self->{fcgi_port}, 15, $pid)) {
-		my $log = slurp($self->{flog}) // '';
-		croak "fashiond did not start listening:\n$log";
+	$self->{children}{$pid} = $name;
+	unless (wait_port($port, 15, $pid)) {
+		my $text = slurp($log) // '';
+		croak "$name did not start listening:\n$text";
 	}
 	return $pid;
 }
@@ -493,25 +501,9 @@ sub master_pid { $_[0]{fashiond} }
 # An optional first argument { NAME => value } is added to its environment.
 sub start_clipd {
 	my ($self, @extra) = @_;
-	my %env = ref $extra[0] eq 'HASH' ? %{ shift @extra } : ();
-	my $bin = builddir() . '/fashion-clipd';
-	croak "$bin not built" unless -x $bin;
-
-	my $pid = fork // croak "fork: $!";
-	if ($pid == 0) {
-		$ENV{$_} = $env{$_} for keys %env;
-		open STDIN, '<', '/dev/null';
-		open STDOUT, '>>', $self->{clog} or _exit(127);
-		open STDERR, '>>', $self->{clog} or _exit(127);
-		exec { $bin } $bin, '-c', $self->{cfg}, @extra or _exit(127);
-	}
-	$self->{clipd} = $pid;
-	$self->{children}{$pid} = 'clipd';
-	unless (wait_port($self->{clip_port}, 15, $pid)) {
-		my $log = slurp($self->{clog}) // '';
-		croak "fashion-clipd did not start listening:\n$log";
-	}
-	return $pid;
+	my $env = ref $extra[0] eq 'HASH' ? shift @extra : {};
+	$self->{clipd} = $self->_start_daemon('fashion-clipd', $self->{clog},
+	    $self->{clip_port}, $env, @extra);
 }
 
 sub clipd_pid { $_[0]{clipd} }
