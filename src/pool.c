@@ -306,8 +306,9 @@ reload(struct master *m)
 		    err);
 		return;
 	}
-	if (m->adapt != NULL && m->adapt(n) != POOL_OK) {
-		log_crit("reload: out of memory, keeping the running configuration");
+	if (m->adapt != NULL && m->adapt(n, err, sizeof(err)) != POOL_OK) {
+		log_warn("reload rejected, keeping the running configuration: %s",
+		    err);
 		config_free(n);
 		return;
 	}

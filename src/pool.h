@@ -32,9 +32,11 @@ typedef int (*pool_worker_fn)(const struct settings *s, int listen_fd);
  * Called on every configuration the pool loads (reloads included) before
  * it is used: lets a service other than fashiond put its own socket,
  * worker count and pid file (e.g. clip.*) into the server.* fields the
- * master reads.  Returns POOL_OK or POOL_ERROR (out of memory).
+ * master reads, and check what only it knows about (a model file).
+ * Returns POOL_OK, or POOL_ERROR with the reason in ERR: the reload is
+ * refused and the running configuration kept.
  */
-typedef int (*pool_adapt_fn)(struct settings *s);
+typedef int (*pool_adapt_fn)(struct settings *s, char *err, size_t errlen);
 
 /*
  * Run the master with the already-loaded (and adapted) settings S, owned

@@ -144,6 +144,26 @@ is($st, 404, 'unknown path: 404');
 is_deeply([ FashionTest::children_of($t->clipd_pid) ], \@workers,
     'same workers after all the bad input (none crashed)');
 
+# --- reload: new workers serve; a reload naming a broken model is refused ---
+kill 'HUP', $t->clipd_pid;
+ok(FashionTest::wait_for(10, sub {
+	my @now = FashionTest::children_of($t->clipd_pid);
+	@now == 2 && !grep { my $p = $_; grep { $_ == $p } @workers } @now }),
+    'SIGHUP: a new generation of workers');
+($st, $d, $h, $raw) = $t->clip_invoke({ dataframe_records => [ { text => 'red dress' }, { image => $b64 } ] });
+is($raw, $rec_raw, 'the new workers answer the same bytes');
+@workers = FashionTest::children_of($t->clipd_pid);
+my $broken = $t->dir . '/broken.bin';
+FashionTest::spew($broken, 'FCLIPMDL' . ("\0" x 100));
+$t->write_config('clip.model' => $broken);
+kill 'HUP', $t->clipd_pid;
+ok(FashionTest::wait_for(10, sub { FashionTest::slurp($t->clipd_log) =~ /reload rejected.*broken\.bin/ }),
+    'reload with a broken model is rejected, and the log says why');
+($st) = $t->clip_invoke({ inputs => ['x'] });
+is($st, 200, 'still serving with the old model');
+is_deeply([ FashionTest::children_of($t->clipd_pid) ], \@workers, 'old workers kept');
+$t->write_config;
+
 # --- bearer token -----------------------------------------------------------
 $t->stop_clipd;
 $t->start_clipd({ DATABRICKS_TOKEN => 's3cret-token' });

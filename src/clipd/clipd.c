@@ -66,15 +66,25 @@ model_path(const struct settings *s)
 	    FASHION_MODELDIR "/fashion-clip.bin";
 }
 
-/* Put clip.* where the pool reads its socket, workers and pid file. */
+/*
+ * Put clip.* where the pool reads its socket, workers and pid file, and
+ * check the model opens (a reload naming a bad model is refused).
+ */
 static int
-adapt(struct settings *s)
+adapt(struct settings *s, char *err, size_t errlen)
 {
-	char *l = strdup(s->clip_listen), *p = strdup(s->clip_pidfile);
+	struct model m;
+	char *l, *p;
 
+	if (model_open(model_path(s), &m, err, errlen) != MODEL_OK)
+		return POOL_ERROR;
+	model_close(&m);
+	l = strdup(s->clip_listen);
+	p = strdup(s->clip_pidfile);
 	if (l == NULL || p == NULL) {
 		free(l);
 		free(p);
+		snprintf(err, errlen, "out of memory");
 		return POOL_ERROR;
 	}
 	free(s->listen);
@@ -358,7 +368,6 @@ main(int argc, char *argv[])
 {
 	const char *file = getenv("FASHION_CONFIG");
 	struct settings *s;
-	struct model m;
 	char err[512];
 	int ch, test = 0;
 
@@ -384,17 +393,12 @@ main(int argc, char *argv[])
 		    err);
 		return 1;
 	}
-	if (adapt(s) != POOL_OK) {
-		fprintf(stderr, "fashion-clipd: out of memory\n");
-		return 1;
-	}
-	/* Fail now, not in every worker, when the model is unusable. */
-	if (model_open(model_path(s), &m, err, sizeof(err)) != MODEL_OK) {
+	/* Fails now, not in every worker, when the model is unusable. */
+	if (adapt(s, err, sizeof(err)) != POOL_OK) {
 		fprintf(stderr, "fashion-clipd: %s\n", err);
 		config_free(s);
 		return 1;
 	}
-	model_close(&m);
 	if (test) {
 		printf("fashion-clipd: configuration %s and model %s are valid\n",
 		    file, model_path(s));

@@ -55,6 +55,50 @@ maxdiff(const float *v, json_object *want)
 	return d;
 }
 
+/* image_fit: area averaging, centring on white, never enlarging. */
+static void
+fit_tests(void)
+{
+	static unsigned char in[200 * 160 * 3], out[IMG_BYTES];
+	int i, x, y, ok1 = 1, ok2 = 1, ok3 = 1;
+
+	for (i = 0; i < 120 * 160; i++) {
+		in[i * 3] = 10;
+		in[i * 3 + 1] = 20;
+		in[i * 3 + 2] = 30;
+	}
+	image_fit(in, 120, 160, out);
+	for (i = 0; i < IMG_PIXELS; i++)
+		ok1 &= out[i * 3] == 10 && out[i * 3 + 1] == 20 &&
+		    out[i * 3 + 2] == 30;
+	ok(ok1, "120x160 solid colour: 60x80 of the same colour");
+
+	for (y = 0; y < 160; y++)	/* 1-pixel checkerboard of 0 / 200 */
+		for (x = 0; x < 120; x++)
+			memset(in + (y * 120 + x) * 3, (x + y) % 2 ? 200 : 0, 3);
+	image_fit(in, 120, 160, out);
+	for (i = 0; i < IMG_BYTES; i++)
+		ok2 &= out[i] == 100;
+	ok(ok2, "checkerboard halves to its mean (100)");
+
+	memset(in, 0, 200 * 100 * 3);	/* wide: 200x100 -> 60x30, centred */
+	image_fit(in, 200, 100, out);
+	for (y = 0; y < IMG_H; y++)
+		for (x = 0; x < IMG_W; x++) {
+			int inside = y >= 25 && y < 55;
+			unsigned char v = out[(y * IMG_W + x) * 3];
+
+			ok3 &= inside ? v == 0 : v == 255;
+		}
+	ok(ok3, "200x100 black: a 60x30 band in the middle, white above and below");
+
+	memset(in, 0, 30 * 40 * 3);	/* small: kept at its size, centred */
+	image_fit(in, 30, 40, out);
+	ok(out[(20 * IMG_W + 15) * 3] == 0 && out[(19 * IMG_W + 15) * 3] == 255 &&
+	    out[(59 * IMG_W + 44) * 3] == 0 && out[(60 * IMG_W + 44) * 3] == 255,
+	    "30x40 is not enlarged: centred at (15,20) on white");
+}
+
 int
 main(void)
 {
@@ -73,6 +117,7 @@ main(void)
 
 	if (src == NULL)
 		src = ".";
+	fit_tests();
 	snprintf(path, sizeof(path), "%s/models/fashion-clip.bin", src);
 	ok(model_open(path, &m, err, sizeof(err)) == MODEL_OK,
 	    "model opens (%s)", err);
