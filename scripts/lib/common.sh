@@ -9,7 +9,7 @@ FASHION_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libpq-dev libcurl4-openssl-dev libjson-c-dev
-	libconfig-dev libjpeg62-turbo-dev libsodium-dev
+	libconfig-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libsodium-dev
 )
 RUNTIME_PACKAGES=(
 	postgresql nginx openssl curl ca-certificates
