@@ -6,7 +6,8 @@
   articleType by prompt "a photo of a {type}" over every articleType of the
       catalog: accuracy and weighted F1
   baseColour by prompt "a photo of a {colour} product" over every colour:
-      accuracy
+      accuracy ("NA", the catalog's word for an unknown colour, is neither a
+      class nor a test item; nor is an empty field)
 
   /usr/bin/python3 tools/train/evaluate.py [--ckpt var/train/ckpt.pt]
 """
@@ -33,8 +34,12 @@ def weighted_f1(y, p):
     return f
 
 
+def known(v):
+    return v not in ("", "NA")
+
+
 def classify(model, ie, items, key, template):
-    classes = sorted(set(it[key] for it in items if it[key]))
+    classes = sorted(set(it[key] for it in items if known(it[key])))
     ce = fclip.embed_texts(model, [template.format(c) for c in classes])
     pred = (ie @ ce.t()).argmax(1).numpy()
     return classes, [classes[i] for i in pred]
@@ -62,11 +67,11 @@ def main():
     r1, r10, mrr = (rank <= 1).mean(), (rank <= 10).mean(), (1.0 / rank).mean()
 
     _, pt = classify(model, ie, items, "type", "a photo of a {}")
-    yt = [it["type"] for it in held]
+    yt = [it["type"] for it in held]   # every product has one
     acc_t = np.mean([x == y for x, y in zip(yt, pt)])
     f1_t = weighted_f1(yt, pt)
     _, pc = classify(model, ie, items, "colour", "a photo of a {} product")
-    keep = [i for i, it in enumerate(held) if it["colour"]]
+    keep = [i for i, it in enumerate(held) if known(it["colour"])]
     acc_c = np.mean([held[i]["colour"] == pc[i] for i in keep])
 
     print("checkpoint: epoch %d, %.0f s of training" % (st["epoch"], st["elapsed"]))
