@@ -272,6 +272,21 @@ request_read_body(struct request *r, long max, int *close_conn)
 		buf_add(&r->input, chunk, (size_t)n);
 		len -= n;
 	}
+	/*
+	 * Read on to the end of stdin: the empty FCGI_STDIN record that ends
+	 * it may still be in the socket.  Left there, libfcgi would take it
+	 * for the start of the next request on this kept connection and close
+	 * the connection, and nginx answers a POST sent on it with 502.
+	 */
+	if (r->in != NULL) {
+		long extra = 0;
+
+		while ((n = FCGX_GetStr(chunk, (int)sizeof(chunk), r->in)) > 0)
+			if ((extra += n) > (1L << 20)) {
+				*close_conn = 1;	/* more than announced */
+				break;
+			}
+	}
 	return buf_failed(&r->input) ? REQ_ERROR : REQ_OK;
 }
 
