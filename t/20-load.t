@@ -216,7 +216,7 @@ is($t->psql("SELECT count(*) FROM $SOTA"), $sota, 'second migrate: same count');
 # t/85-embed.t covers it).
 ($rc, $out, $err) = $t->fashionctl('verify');
 is($rc, 1, 'verify exits 1: no embeddings yet') or diag("$out$err");
-my @fails = grep { /FAIL/ } split /\n/, "$out$err";
+my @fails = grep { /^\s*FAIL\b/ } split /\n/, "$out$err";
 ok(@fails > 0, 'verify reports failures');
 is_deeply([ grep { !/embedding/i } @fails ], [], 'and every failure is about embeddings')
     or diag("$out$err");
