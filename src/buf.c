@@ -187,3 +187,23 @@ utf8_valid(const char *str, size_t len)
 	}
 	return 1;
 }
+
+void
+str_shown(const char *s, size_t len, size_t max, char *dst, size_t dstlen)
+{
+	size_t i, o = 0;
+	unsigned char ch;
+
+	if (dstlen < 4)
+		return;
+	for (i = 0; i < len && i < max && o + 4 < dstlen; i++) {
+		ch = (unsigned char)s[i];
+		dst[o++] = (ch < 0x20 || ch >= 0x7f || ch == '"' ||
+		    ch == '\\') ? '?' : (char)ch;
+	}
+	if (i < len) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}

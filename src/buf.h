@@ -26,6 +26,14 @@ void	buf_json_str(struct buf *, const char *);	/* "quoted, escaped" */
 void	buf_json_strn(struct buf *, const char *, size_t);
 int	buf_failed(const struct buf *);
 
+/*
+ * Copy client-chosen S (LEN bytes) into DST for a message: at most MAX
+ * bytes, anything but printable ASCII (and quotes, backslashes) as '?',
+ * "..." when cut.  DST holds MAX + 4 bytes to show it all.
+ */
+void	str_shown(const char *s, size_t len, size_t max, char *dst,
+	    size_t dstlen);
+
 /* 1 if S[0..len) is valid UTF-8 without NUL bytes. */
 int	utf8_valid(const char *s, size_t len);
 

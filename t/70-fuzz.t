@@ -15,12 +15,17 @@ my $ctl = "$src/src/fashionctl";
 my $clipd = "$src/src/clipd";
 my $jsonc = `pkg-config --cflags --libs json-c 2>/dev/null` || '-ljson-c';
 chomp $jsonc;
+my $pq = `pkg-config --cflags --libs libpq 2>/dev/null` || '-lpq';
+chomp $pq;
 # name => [sources..., extra flags...]
 my %harness = (
     query => ["$src/fuzz/fuzz_query.c", "$src/src/request.c",
               "$src/src/buf.c", "$src/src/log.c", '-lfcgi'],
     csv   => ["$ctl/fuzz_csv.c", "$ctl/csv.c", "$ctl/rules.c", "-I$ctl"],
     jpeg  => ["$ctl/fuzz_jpeg.c", "$ctl/imgcheck.c", "-I$ctl", '-ljpeg'],
+    filter => ["$src/src/vsd/fuzz_filter.c", "$src/src/vsd/filter.c",
+              "$src/src/vsd/snapshot.c", "$src/src/vsd/topk.c", "$src/src/buf.c",
+              $jsonc, $pq, '-lz', '-lm'],
     invocation => ["$clipd/fuzz_invocation.c", "$clipd/invocation.c",
               "$clipd/base64.c", "$clipd/image.c", "$clipd/tokenize.c",
               "$src/src/buf.c", $jsonc, '-ljpeg', '-lpng', '-lm'],

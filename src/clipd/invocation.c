@@ -81,32 +81,6 @@ column_name(int col)
 	return col == INV_TEXT ? "text" : "image";
 }
 
-/*
- * Copy a client-chosen key into DST for a message: at most NAME_SHOWN
- * bytes, anything but printable ASCII (and quotes, backslashes) as '?'.
- */
-static void
-show_name(const char *s, char *dst, size_t dstlen)
-{
-	size_t i, o = 0;
-	unsigned char ch;
-
-	if (dstlen < 4)
-		return;
-	for (i = 0; s[i] != '\0' && o + 4 < dstlen; i++) {
-		ch = (unsigned char)s[i];
-		if (i == NAME_SHOWN)
-			break;
-		dst[o++] = (ch < 0x20 || ch >= 0x7f || ch == '"' ||
-		    ch == '\\') ? '?' : (char)ch;
-	}
-	if (s[i] != '\0') {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
-}
-
 /* Check the batch size N and allocate its rows. */
 static int
 rows_alloc(struct inv_ctx *c, size_t n)
@@ -265,7 +239,8 @@ record_row(struct inv_ctx *c, size_t i, struct json_object *rec)
 		    "row %zu: expected an object with text or image", i);
 	json_object_object_foreach(rec, key, val) {
 		if ((col = column_of(key)) == 0) {
-			show_name(key, name, sizeof(name));
+			str_shown(key, strlen(key), NAME_SHOWN, name,
+			    sizeof(name));
 			return fail(c, HTTP_BAD_REQUEST, "row %zu: unknown "
 			    "column \"%s\" (expected text or image)", i, name);
 		}
@@ -338,8 +313,9 @@ split_columns(struct inv_ctx *c, struct json_object *list, int cols[2],
 			return fail(c, HTTP_BAD_REQUEST,
 			    "dataframe_split: column %zu is not a name", j);
 		if ((cols[j] = column_of(json_object_get_string(v))) == 0) {
-			show_name(json_object_get_string(v), name,
-			    sizeof(name));
+			str_shown(json_object_get_string(v),
+			    strlen(json_object_get_string(v)), NAME_SHOWN,
+			    name, sizeof(name));
 			return fail(c, HTTP_BAD_REQUEST, "dataframe_split: "
 			    "unknown column \"%s\" (expected text or image)",
 			    name);
@@ -373,7 +349,8 @@ parse_split(struct inv_ctx *c, struct json_object *obj)
 		else if (strcmp(key, "index") == 0)
 			index = val;
 		else {
-			show_name(key, name, sizeof(name));
+			str_shown(key, strlen(key), NAME_SHOWN, name,
+			    sizeof(name));
 			return fail(c, HTTP_BAD_REQUEST, "dataframe_split: "
 			    "unexpected key \"%s\"", name);
 		}
@@ -424,7 +401,8 @@ parse_column_lists(struct inv_ctx *c, const char *fmt,
 
 	json_object_object_foreach(obj, key, val) {
 		if ((col = column_of(key)) == 0) {
-			show_name(key, name, sizeof(name));
+			str_shown(key, strlen(key), NAME_SHOWN, name,
+			    sizeof(name));
 			return fail(c, HTTP_BAD_REQUEST, "%s: unknown column "
 			    "\"%s\" (expected text or image)", fmt, name);
 		}

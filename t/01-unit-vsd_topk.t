@@ -1,0 +1,5 @@
+#!/usr/bin/perl
+# Runs the C unit test t/unit/vsd_topk (fashion-vsd core), which prints TAP.
+use strict; use warnings;
+my $bin = ($ENV{FASHION_BUILDDIR} // '.') . '/t/unit/vsd_topk';
+exec $bin or die "exec $bin: $!";
