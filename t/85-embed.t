@@ -156,5 +156,19 @@ like($err, qr/clip|connect|unavailable|down/i, 'and says why') or diag $err;
 is(count('SELECT count(*) FROM fashion_sota.products WHERE (image_embedding IS NULL) <> (embedding IS NULL)
     OR (text_embedding IS NULL) <> (embedding IS NULL)'), 0, 'no half-written product');
 
+# Bearer token: fashion-clipd requires one, fashionctl sends it from the
+# environment variable clip.token_env names.
+$t->stop_clipd;
+$t->start_clipd({ DATABRICKS_TOKEN => 'tok-85' });
+$t->psql('UPDATE fashion_sota.products SET image_embedding = NULL, text_embedding = NULL,
+    embedding = NULL WHERE product_id IN (SELECT product_id FROM fashion_sota.products ORDER BY product_id LIMIT 3)');
+($rc, $out, $err) = $t->fashionctl({ env => { DATABRICKS_TOKEN => '' } }, 'embed', '--images', $images);
+is($rc, 1, 'without the token: embed fails');
+like($err, qr/401|UNAUTHENTICATED|token/i, 'and says the endpoint refused it') or diag $err;
+($rc, $out, $err) = $t->fashionctl({ env => { DATABRICKS_TOKEN => 'tok-85' } }, 'embed', '--images', $images);
+is($rc, 0, 'with DATABRICKS_TOKEN set: embed succeeds') or diag "$out$err";
+like($err . $out, qr/\b3 (products )?embedded/i, 'the 3 missing products are done');
+unlike(FashionTest::slurp($t->clipd_log) . $out . $err, qr/tok-85/, 'the token is never printed');
+
 $t->check_logs;
 done_testing;
