@@ -16,13 +16,13 @@
 
 #include "config.h"
 
-enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_IDENT };
+enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_BOOL, OPT_IDENT };
 
 struct option {
 	const char	*name;		/* path inside its group */
 	enum opt_type	 type;
 	const char	*def;		/* default; NULL = required */
-	long		 min, max;	/* range for OPT_INT */
+	long		 min, max;	/* range for OPT_INT, OPT_LONG */
 	int		 reload;	/* may a SIGHUP change it? */
 	size_t		 off;		/* offset in the struct */
 	const char	*doc;
@@ -45,7 +45,7 @@ static const struct option server_opts[] = {
 	  "drop privileges to this user after binding when started as root" },
 	{ "server.log_debug", OPT_BOOL, "false", 0, 0, 1, S(log_debug),
 	  "log every request" },
-	{ "server.max_body", OPT_INT, "1048576", 0, 64L << 20, 1, S(max_body),
+	{ "server.max_body", OPT_LONG, "1048576", 0, 64L << 20, 1, S(max_body),
 	  "largest request body accepted, bytes" },
 	{ "server.drain_timeout", OPT_INT, "30", 1, 3600, 1, S(drain_timeout),
 	  "seconds old workers get to finish in-flight requests" },
@@ -71,7 +71,7 @@ static const struct option server_opts[] = {
 	  "Model Serving endpoint name" },
 	{ "clip.max_batch", OPT_INT, "64", 1, 1024, 1, S(clip_max_batch),
 	  "rows per invocation" },
-	{ "clip.max_body", OPT_INT, "16777216", 1024, 256L << 20, 1,
+	{ "clip.max_body", OPT_LONG, "16777216", 1024, 256L << 20, 1,
 	  S(clip_max_body), "largest invocation body, bytes" },
 	{ "clip.url", OPT_STR, "http://127.0.0.1:8090", 0, 0, 1, S(clip_url),
 	  "base URL of the serving endpoint host, for clients" },
@@ -188,7 +188,8 @@ set_option(const struct option *o, const config_setting_t *setting,
 			return CFG_ERROR;
 		}
 		return CFG_OK;
-	case OPT_INT:
+	case OPT_INT:		/* stored in an int */
+	case OPT_LONG:		/* stored in a long */
 		if (setting == NULL) {
 			if (parse_long(o->def, o->min, o->max, &lv) != CFG_OK)
 				abort();	/* bad table entry */
@@ -205,7 +206,7 @@ set_option(const struct option *o, const config_setting_t *setting,
 			    line, where);
 			return CFG_ERROR;
 		}
-		if (o->off == S(max_body) || o->off == S(clip_max_body))
+		if (o->type == OPT_LONG)
 			*(long *)((char *)base + o->off) = lv;
 		else
 			*ip = (int)lv;

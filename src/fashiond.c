@@ -37,9 +37,11 @@ usage(void)
 	exit(2);
 }
 
+/* One request (FCGX NULL: plain CGI); an fcgi_serve_fn. */
 static void
-serve_one(struct app *app, FCGX_Request *fcgx)
+serve_one(void *ctx, FCGX_Request *fcgx)
 {
+	struct app *app = ctx;
 	struct request r;
 	int close_conn = 0;
 
@@ -68,12 +70,6 @@ app_free(struct app *app)
 	catalog_cache_free(&app->cache);
 }
 
-static void
-serve(void *ctx, FCGX_Request *fcgx)
-{
-	serve_one(ctx, fcgx);
-}
-
 static int
 worker_main(const struct settings *s, int listen_fd)
 {
@@ -82,7 +78,7 @@ worker_main(const struct settings *s, int listen_fd)
 
 	log_init("fashiond", s->log_debug);
 	app_init(&app, s);
-	rc = fcgi_worker_loop(listen_fd, serve, &app);
+	rc = fcgi_worker_loop(listen_fd, serve_one, &app);
 	app_free(&app);
 	return rc;
 }

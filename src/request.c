@@ -11,6 +11,11 @@
 #include "log.h"
 #include "request.h"
 
+/* An error request.c finds itself: CODE is the API's name for it. */
+static void
+own_error(struct request *r, int status, const char *code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
 extern char **environ;
 
 static const char *
@@ -172,19 +177,19 @@ request_begin(struct request *r, FCGX_Request *fcgx)
 	if ((r->query = request_env(r, "QUERY_STRING")) == NULL)
 		r->query = q ? q + 1 : "";
 	if (plen >= REQ_MAX_PATH) {
-		request_error(r, 400, "invalid_path", "path longer than %d bytes",
+		own_error(r, 400, "invalid_path", "path longer than %d bytes",
 		    REQ_MAX_PATH - 1);
 		return REQ_ERROR;
 	}
 	if (percent_decode(uri, plen, &path, 0) != REQ_OK) {
-		request_error(r, 400, "invalid_path",
+		own_error(r, 400, "invalid_path",
 		    "path is not valid percent-encoded UTF-8");
 		return REQ_ERROR;
 	}
 	memcpy(r->path, path, strlen(path) + 1);
 	free(path);
 	if (query_parse(r, r->query, err, sizeof(err)) != REQ_OK) {
-		request_error(r, 400, "invalid_parameter", "%s", err);
+		own_error(r, 400, "invalid_parameter", "%s", err);
 		return REQ_ERROR;
 	}
 	return REQ_OK;
@@ -214,28 +219,77 @@ request_unused_param(const struct request *r)
 	return NULL;
 }
 
+static int error_style = REQ_ERRORS_API;
+
 void
-request_error(struct request *r, int status, const char *code,
-    const char *fmt, ...)
+request_error_style(int style)
+{
+	error_style = style;
+}
+
+/* The Databricks error_code for STATUS. */
+static const char *
+databricks_code(int status)
+{
+	switch (status) {
+	case 401: return "UNAUTHENTICATED";
+	case 404: return "RESOURCE_DOES_NOT_EXIST";
+	default: return status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST";
+	}
+}
+
+static void
+verror(struct request *r, int status, const char *code, const char *fmt,
+    va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	r->status = status;
 	buf_reset(&r->body);
-	buf_puts(&r->body, "{\"error\":{\"code\":");
-	buf_json_str(&r->body, code);
-	buf_puts(&r->body, ",\"message\":");
-	buf_json_str(&r->body, msg);
-	buf_puts(&r->body, "}}");
+	if (error_style == REQ_ERRORS_DATABRICKS) {
+		buf_puts(&r->body, "{\"error_code\":");
+		buf_json_str(&r->body, code);
+		buf_puts(&r->body, ",\"message\":");
+		buf_json_str(&r->body, msg);
+		buf_puts(&r->body, "}");
+	} else {
+		buf_puts(&r->body, "{\"error\":{\"code\":");
+		buf_json_str(&r->body, code);
+		buf_puts(&r->body, ",\"message\":");
+		buf_json_str(&r->body, msg);
+		buf_puts(&r->body, "}}");
+	}
 	if (status >= 500)
 		log_warn("%s %s: %d %s: %s", r->method, r->path, status, code, msg);
 	else
 		log_debug("%s %s: %d %s: %s", r->method, r->path, status, code,
 		    msg);
+}
+
+void
+request_error(struct request *r, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(r, status, code, fmt, ap);
+	va_end(ap);
+}
+
+/* An error request.c finds itself: CODE is the API's name for it. */
+static void
+own_error(struct request *r, int status, const char *code, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	if (error_style == REQ_ERRORS_DATABRICKS)
+		code = databricks_code(status);
+	va_start(ap, fmt);
+	verror(r, status, code, fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -250,12 +304,12 @@ request_read_body(struct request *r, long max, int *close_conn)
 	if (cl != NULL && *cl != '\0' &&
 	    parse_int(cl, 0, (long long)1 << 40, &len) != REQ_OK) {
 		*close_conn = 1;
-		request_error(r, 400, "invalid_request", "invalid Content-Length");
+		own_error(r, 400, "invalid_request", "invalid Content-Length");
 		return REQ_ERROR;
 	}
 	if (len > max) {
 		*close_conn = 1;
-		request_error(r, 413, "payload_too_large",
+		own_error(r, 413, "payload_too_large",
 		    "request body of %lld bytes is over the limit of %ld", len, max);
 		return REQ_ERROR;
 	}

@@ -66,7 +66,19 @@ const char *request_param(struct request *, const char *name);
 /* First parameter nobody asked for, NULL when all were used. */
 const char *request_unused_param(const struct request *);
 
-/* Set an error response: {"error":{"code":..., "message":...}}. */
+/* Shapes of error bodies, for request_error_style(). */
+#define REQ_ERRORS_API		0	/* {"error":{"code":..,"message":..}} */
+#define REQ_ERRORS_DATABRICKS	1	/* {"error_code":..,"message":..} */
+
+/*
+ * How this process shapes error bodies (default REQ_ERRORS_API; the
+ * Databricks stand-ins use REQ_ERRORS_DATABRICKS).  In the Databricks shape
+ * the errors request.c finds itself (bad path, Content-Length, body too
+ * large) carry the Databricks code for their status.
+ */
+void	 request_error_style(int style);
+
+/* Set an error response with CODE in this process's shape. */
 void	 request_error(struct request *, int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -12,11 +12,11 @@
  * GET /api/2.0/serving-endpoints/{clip.endpoint}
  *     -> {"name": ..., "state": {"ready": "READY", ...}}
  *
- * Errors are Databricks-shaped: {"error_code": "...", "message": "..."}.
+ * Errors are Databricks-shaped: {"error_code": "...", "message": "..."}
+ * (request_error_style).
  * Each worker maps the model file read-only; the page cache shares it.
  */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
-#include <json-c/json.h>
 
 #include "config.h"
 #include "fcgi_worker.h"
@@ -96,62 +95,6 @@ adapt(struct settings *s, char *err, size_t errlen)
 	return POOL_OK;
 }
 
-/* {"error_code": CODE, "message": ...} with STATUS. */
-static void
-dbx_error(struct request *r, int status, const char *code, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
-
-static void
-dbx_error(struct request *r, int status, const char *code, const char *fmt,
-    ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	r->status = status;
-	buf_reset(&r->body);
-	buf_puts(&r->body, "{\"error_code\":");
-	buf_json_str(&r->body, code);
-	buf_puts(&r->body, ",\"message\":");
-	buf_json_str(&r->body, msg);
-	buf_puts(&r->body, "}");
-	if (status >= 500)
-		log_warn("%d %s: %s", status, code, msg);
-	else
-		log_info("%d %s: %s", status, code, msg);
-}
-
-static const char *
-status_code(int status)
-{
-	switch (status) {
-	case 401: return "UNAUTHENTICATED";
-	case 404: return "RESOURCE_DOES_NOT_EXIST";
-	case 405: return "BAD_REQUEST";
-	case 413: return "BAD_REQUEST";
-	case 415: return "BAD_REQUEST";
-	default: return status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST";
-	}
-}
-
-/* request.c answered in fashiond's shape: re-say it the Databricks way. */
-static void
-rewrap_error(struct request *r)
-{
-	json_object *o = NULL, *e, *m;
-	char msg[512] = "bad request";
-
-	if (r->body.len > 0 && (o = json_tokener_parse(r->body.data)) != NULL &&
-	    json_object_object_get_ex(o, "error", &e) &&
-	    json_object_object_get_ex(e, "message", &m))
-		snprintf(msg, sizeof(msg), "%s", json_object_get_string(m));
-	json_object_put(o);
-	dbx_error(r, r->status, status_code(r->status), "%s", msg);
-}
-
 /* Constant-time comparison of the bearer token. */
 static int
 authorized(const struct clipd *c, struct request *r)
@@ -204,7 +147,7 @@ invocations(struct clipd *c, struct request *r)
 
 	if (ct != NULL && ct[0] != '\0' &&
 	    strncasecmp(ct, "application/json", 16) != 0) {
-		dbx_error(r, 415, "BAD_REQUEST", "Content-Type must be "
+		request_error(r, 415, "BAD_REQUEST", "Content-Type must be "
 		    "application/json, not %.64s", ct);
 		return;
 	}
@@ -213,7 +156,7 @@ invocations(struct clipd *c, struct request *r)
 	    (size_t)c->cfg->clip_max_batch, MAX_TEXT,
 	    (size_t)c->cfg->clip_max_body, &inv, &status, msg,
 	    sizeof(msg)) != INV_OK) {
-		dbx_error(r, status, "BAD_REQUEST", "%s", msg);
+		request_error(r, status, "BAD_REQUEST", "%s", msg);
 		return;
 	}
 	for (i = 0; i < inv.n; i++) {
@@ -227,7 +170,7 @@ invocations(struct clipd *c, struct request *r)
 		rc = image_prepare(row->image, row->image_len, px, why,
 		    sizeof(why));
 		if (rc != IMG_OK) {
-			dbx_error(r, rc == IMG_UNSUPPORTED ? 415 : 400,
+			request_error(r, rc == IMG_UNSUPPORTED ? 415 : 400,
 			    "BAD_REQUEST", "row %zu: %s", i, why);
 			invocation_free(&inv);
 			return;
@@ -270,7 +213,7 @@ route(struct clipd *c, struct request *r)
 	int inv;
 
 	if (!authorized(c, r)) {
-		dbx_error(r, 401, "UNAUTHENTICATED", "missing or wrong bearer "
+		request_error(r, 401, "UNAUTHENTICATED", "missing or wrong bearer "
 		    "token");
 		return;
 	}
@@ -278,18 +221,18 @@ route(struct clipd *c, struct request *r)
 	    sizeof(name));
 	if (!inv && !match(r->path, "/api/2.0/serving-endpoints/", "", name,
 	    sizeof(name))) {
-		dbx_error(r, 404, "ENDPOINT_NOT_FOUND", "No API found for "
+		request_error(r, 404, "ENDPOINT_NOT_FOUND", "No API found for "
 		    "'%s %.200s'", r->method, r->path);
 		return;
 	}
 	if (strcmp(name, c->cfg->clip_endpoint) != 0) {
-		dbx_error(r, 404, "RESOURCE_DOES_NOT_EXIST", "Endpoint with name "
+		request_error(r, 404, "RESOURCE_DOES_NOT_EXIST", "Endpoint with name "
 		    "'%.200s' does not exist.", name);
 		return;
 	}
 	if (strcmp(r->method, inv ? "POST" : "GET") != 0) {
 		r->allow = inv ? "POST" : "GET";
-		dbx_error(r, 405, "BAD_REQUEST", "method %s not allowed",
+		request_error(r, 405, "BAD_REQUEST", "method %s not allowed",
 		    r->method);
 		return;
 	}
@@ -306,11 +249,9 @@ serve(void *ctx, FCGX_Request *fcgx)
 	struct request r;
 	int close_conn = 0;
 
-	if (request_begin(&r, fcgx) != REQ_OK ||
-	    request_read_body(&r, c->cfg->clip_max_body, &close_conn) !=
+	if (request_begin(&r, fcgx) == REQ_OK &&
+	    request_read_body(&r, c->cfg->clip_max_body, &close_conn) ==
 	    REQ_OK)
-		rewrap_error(&r);
-	else
 		route(c, &r);
 	if (close_conn && fcgx != NULL)
 		fcgx->keepConnection = 0;	/* unread body: don't reuse */
@@ -406,6 +347,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_set_debug(s->log_debug);
+	request_error_style(REQ_ERRORS_DATABRICKS);
 	if (!FCGX_IsCGI()) {
 		/* spawn-fcgi style: a listening socket on stdin, no master. */
 		int rc;
