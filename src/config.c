@@ -16,7 +16,9 @@
 
 #include "config.h"
 
-enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_BOOL, OPT_IDENT };
+/* OPT_LIST: a list parsed by its own function (vs.indexes); the table
+ * entry exists so typos are caught and the option is documented. */
+enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_BOOL, OPT_IDENT, OPT_LIST };
 
 struct option {
 	const char	*name;		/* path inside its group */
@@ -83,6 +85,45 @@ static const struct option server_opts[] = {
 	  "milliseconds for one whole call" },
 	{ "clip.retries", OPT_INT, "3", 0, 20, 1, S(clip_retries),
 	  "extra attempts on 429/503/504 and connection errors" },
+	{ "clip.client_id_env", OPT_STR, "DATABRICKS_CLIENT_ID", 0, 0, 1,
+	  S(clip_client_id_env), "variable with an OAuth M2M client id (used "
+	  "with the secret instead of the token when both are set)" },
+	{ "clip.client_secret_env", OPT_STR, "DATABRICKS_CLIENT_SECRET", 0, 0, 1,
+	  S(clip_client_secret_env), "variable with the OAuth M2M client secret" },
+	{ "vs.listen", OPT_STR, "127.0.0.1:9200", 0, 0, 0, S(vs_listen),
+	  "fashion-vsd FastCGI socket" },
+	{ "vs.workers", OPT_INT, "2", 1, 256, 1, S(vs_workers),
+	  "fashion-vsd worker processes (memory-bandwidth bound)" },
+	{ "vs.pidfile", OPT_STR, "", 0, 0, 0, S(vs_pidfile),
+	  "fashion-vsd master pid file" },
+	{ "vs.data_dir", OPT_STR, "var/vsd", 0, 0, 1, S(vs_data_dir),
+	  "directory of the index snapshot files" },
+	{ "vs.page_size", OPT_INT, "1000", 1, 10000, 1, S(vs_page_size),
+	  "result rows per page; more come with next_page_token" },
+	{ "vs.max_body", OPT_LONG, "1048576", 1024, 64L << 20, 1, S(vs_max_body),
+	  "largest query body, bytes" },
+	{ "vs.url", OPT_STR, "http://127.0.0.1:8090", 0, 0, 1, S(vs_url),
+	  "base URL of the Vector Search host, for clients" },
+	{ "vs.token_env", OPT_STR, "DATABRICKS_TOKEN", 0, 0, 1, S(vs_token_env),
+	  "environment variable with the bearer token" },
+	{ "vs.client_id_env", OPT_STR, "DATABRICKS_CLIENT_ID", 0, 0, 1,
+	  S(vs_client_id_env), "variable with an OAuth M2M client id" },
+	{ "vs.client_secret_env", OPT_STR, "DATABRICKS_CLIENT_SECRET", 0, 0, 1,
+	  S(vs_client_secret_env), "variable with the OAuth M2M client secret" },
+	{ "vs.connect_timeout", OPT_INT, "1000", 1, 600000, 1,
+	  S(vs_connect_timeout), "milliseconds" },
+	{ "vs.timeout", OPT_INT, "5000", 1, 3600000, 1, S(vs_timeout),
+	  "milliseconds for one whole call" },
+	{ "vs.retries", OPT_INT, "2", 0, 20, 1, S(vs_retries),
+	  "extra attempts on 429/503/504 and connection errors" },
+	{ "vs.indexes", OPT_LIST, "()", 0, 0, 1, 0,
+	  "indexes served: name, source, join, primary_key, "
+	  "embedding_column, columns" },
+	{ "search.max_upload", OPT_LONG, "10485760", 1024, 64L << 20, 1,
+	  S(search_max_upload), "largest photo upload for image search, bytes" },
+	{ "search.cache_entries", OPT_INT, "1024", 0, 1000000, 1,
+	  S(search_cache_entries), "query text -> embedding cache per worker "
+	  "(0 = off)" },
 	{ NULL, 0, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -166,6 +207,8 @@ set_option(const struct option *o, const config_setting_t *setting,
 		return CFG_ERROR;
 	}
 	switch (o->type) {
+	case OPT_LIST:
+		return CFG_OK;		/* parse_indexes() */
 	case OPT_STR:
 	case OPT_IDENT:
 		if (setting == NULL)
@@ -260,6 +303,186 @@ check_unknown(const config_setting_t *group, const struct option *opts,
 	return CFG_OK;
 }
 
+/* "schema.table", both parts identifiers. */
+static int
+valid_qualified(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	char a[CFG_NAME_MAX + 1];
+	size_t n;
+
+	if (dot == NULL || (n = (size_t)(dot - s)) > CFG_NAME_MAX)
+		return 0;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	return valid_ident(a) && valid_ident(dot + 1);
+}
+
+/* Index names: 1..255 of [A-Za-z0-9_.-], not starting with '.'. */
+static int
+valid_index_name(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '.' || strlen(s) > 255)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static void
+index_free(struct vs_index_decl *x)
+{
+	int i;
+
+	free(x->name);
+	free(x->source);
+	free(x->join);
+	free(x->primary_key);
+	free(x->embedding_column);
+	for (i = 0; i < x->ncolumns; i++)
+		free(x->columns[i]);
+	free(x->columns);
+}
+
+/* Member NAME of G as a string checked by OK, or "" when absent and !REQ. */
+static int
+index_string(const config_setting_t *g, const char *name, int req,
+    int (*ok)(const char *), char **out, const char *where, char *err,
+    size_t errlen)
+{
+	const config_setting_t *m = config_setting_get_member(g, name);
+	const char *v = "";
+
+	if (m == NULL && req) {
+		snprintf(err, errlen, "%s.%s: required option missing", where, name);
+		return CFG_ERROR;
+	}
+	if (m != NULL && ((v = config_setting_get_string(m)) == NULL ||
+	    (v[0] != '\0' && !ok(v)) || (req && v[0] == '\0'))) {
+		snprintf(err, errlen, "line %d: %s.%s: invalid value",
+		    config_setting_source_line(m), where, name);
+		return CFG_ERROR;
+	}
+	if ((*out = strdup(v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return CFG_ERROR;
+	}
+	return CFG_OK;
+}
+
+/* vs.indexes: a list of groups, one per index fashion-vsd serves. */
+static int
+parse_indexes(const config_setting_t *list, struct settings *s, char *err,
+    size_t errlen)
+{
+	static const char *keys[] = { "name", "source", "join", "primary_key",
+	    "embedding_column", "columns", NULL };
+	int i, j, k, n;
+
+	if (list == NULL)
+		return CFG_OK;
+	if (!config_setting_is_list(list) ||
+	    (n = config_setting_length(list)) > CFG_MAX_INDEXES) {
+		snprintf(err, errlen, "line %d: vs.indexes: a list ( {...}, ... ) "
+		    "of at most %d indexes", config_setting_source_line(list),
+		    CFG_MAX_INDEXES);
+		return CFG_ERROR;
+	}
+	if (n == 0)
+		return CFG_OK;
+	if ((s->vs_indexes = calloc((size_t)n, sizeof(*s->vs_indexes))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return CFG_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list,
+		    (unsigned)i), *cols;
+		struct vs_index_decl *x = &s->vs_indexes[i];
+		char where[48];
+
+		s->vs_nindexes = i + 1;
+		snprintf(where, sizeof(where), "vs.indexes[%d]", i);
+		if (!config_setting_is_group(g)) {
+			snprintf(err, errlen, "line %d: %s: must be a group { }",
+			    config_setting_source_line(g), where);
+			return CFG_ERROR;
+		}
+		for (j = 0; j < config_setting_length(g); j++) {
+			const char *kn = config_setting_name(
+			    config_setting_get_elem(g, (unsigned)j));
+			for (k = 0; keys[k] != NULL && strcmp(keys[k], kn); k++)
+				;
+			if (keys[k] == NULL) {
+				snprintf(err, errlen, "line %d: unknown option "
+				    "%s.%s", config_setting_source_line(g),
+				    where, kn);
+				return CFG_ERROR;
+			}
+		}
+		if (index_string(g, "name", 1, valid_index_name, &x->name,
+		    where, err, errlen) != CFG_OK ||
+		    index_string(g, "source", 1, valid_qualified, &x->source,
+		    where, err, errlen) != CFG_OK ||
+		    index_string(g, "join", 0, valid_qualified, &x->join,
+		    where, err, errlen) != CFG_OK ||
+		    index_string(g, "primary_key", 1, valid_ident,
+		    &x->primary_key, where, err, errlen) != CFG_OK ||
+		    index_string(g, "embedding_column", 1, valid_ident,
+		    &x->embedding_column, where, err, errlen) != CFG_OK)
+			return CFG_ERROR;
+		for (j = 0; j < i; j++)
+			if (strcmp(s->vs_indexes[j].name, x->name) == 0) {
+				snprintf(err, errlen, "%s: index %s declared "
+				    "twice", where, x->name);
+				return CFG_ERROR;
+			}
+		cols = config_setting_get_member(g, "columns");
+		k = cols != NULL ? config_setting_length(cols) : 0;
+		if (cols != NULL && (!config_setting_is_array(cols) ||
+		    k > CFG_MAX_COLUMNS)) {
+			snprintf(err, errlen, "line %d: %s.columns: an array "
+			    "[\"col\", ...] of at most %d names",
+			    config_setting_source_line(cols), where,
+			    CFG_MAX_COLUMNS);
+			return CFG_ERROR;
+		}
+		if (k > 0 && (x->columns = calloc((size_t)k,
+		    sizeof(char *))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return CFG_ERROR;
+		}
+		for (j = 0; j < k; j++) {
+			const char *c = config_setting_get_string_elem(cols,
+			    (unsigned)j);
+			int d;
+
+			if (c == NULL || !valid_ident(c) ||
+			    strcmp(c, x->primary_key) == 0 ||
+			    strcmp(c, x->embedding_column) == 0) {
+				snprintf(err, errlen, "line %d: %s.columns[%d]: "
+				    "not a column name, or the key or vector",
+				    config_setting_source_line(cols), where, j);
+				return CFG_ERROR;
+			}
+			for (d = 0; d < j; d++)
+				if (strcmp(x->columns[d], c) == 0) {
+					snprintf(err, errlen, "%s.columns: %s "
+					    "twice", where, c);
+					return CFG_ERROR;
+				}
+			if ((x->columns[j] = strdup(c)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return CFG_ERROR;
+			}
+			x->ncolumns = j + 1;
+		}
+	}
+	return CFG_OK;
+}
+
 /* Relative paths in the file are relative to the file's directory. */
 static int
 resolve_path(const char *file, char **pathp)
@@ -313,6 +536,7 @@ config_load(const char *file, char *err, size_t errlen)
 		    config_setting_get_elem(root, (unsigned)i));
 		if (strcmp(n, "profile") && strcmp(n, "server") &&
 		    strcmp(n, "database") && strcmp(n, "clip") &&
+		    strcmp(n, "vs") && strcmp(n, "search") &&
 		    strcmp(n, "profiles")) {
 			snprintf(err, errlen, "%s:%d: unknown option %s", file,
 			    config_setting_source_line(
@@ -338,8 +562,9 @@ config_load(const char *file, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	for (i = 0; i < 3; i++) {
-		static const char *groups[] = { "server", "database", "clip" };
+	for (i = 0; i < 5; i++) {
+		static const char *groups[] = { "server", "database", "clip",
+		    "vs", "search" };
 
 		if ((grp = config_lookup(&cf, groups[i])) != NULL &&
 		    check_unknown(grp, server_opts, groups[i], where,
@@ -347,6 +572,12 @@ config_load(const char *file, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", file, where);
 			goto fail;
 		}
+	}
+
+	if (parse_indexes(config_lookup(&cf, "vs.indexes"), s, where,
+	    sizeof(where)) != CFG_OK) {
+		snprintf(err, errlen, "%s: %s", file, where);
+		goto fail;
 	}
 
 	if ((profs = config_lookup(&cf, "profiles")) == NULL ||
@@ -402,7 +633,9 @@ config_load(const char *file, char *err, size_t errlen)
 	if (resolve_path(file, &s->pidfile) != CFG_OK ||
 	    resolve_path(file, &s->db_password_file) != CFG_OK ||
 	    resolve_path(file, &s->clip_pidfile) != CFG_OK ||
-	    resolve_path(file, &s->clip_model) != CFG_OK) {
+	    resolve_path(file, &s->clip_model) != CFG_OK ||
+	    resolve_path(file, &s->vs_pidfile) != CFG_OK ||
+	    resolve_path(file, &s->vs_data_dir) != CFG_OK) {
 		snprintf(err, errlen, "%s: path too long", file);
 		goto fail;
 	}
@@ -447,6 +680,9 @@ config_free(struct settings *s)
 	if (s == NULL)
 		return;
 	free_strings(s, server_opts);
+	for (i = 0; i < s->vs_nindexes; i++)
+		index_free(&s->vs_indexes[i]);
+	free(s->vs_indexes);
 	for (i = 0; i < 2; i++) {
 		free_strings(&s->profiles[i], profile_opts);
 		free(s->profiles[i].name);
@@ -454,6 +690,17 @@ config_free(struct settings *s)
 	free(s->profile_name);
 	free(s->path);
 	free(s);
+}
+
+const struct vs_index_decl *
+config_vs_index(const struct settings *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->vs_nindexes; i++)
+		if (strcmp(s->vs_indexes[i].name, name) == 0)
+			return &s->vs_indexes[i];
+	return NULL;
 }
 
 const struct profile *

@@ -33,6 +33,20 @@ struct profile {
 	int	 embedded;	/* embedding columns live in the products table */
 };
 
+/* One index fashion-vsd serves (vs.indexes): a Delta Sync index analog. */
+struct vs_index_decl {
+	char	*name;		/* "catalog.schema.index" as clients name it */
+	char	*source;	/* "schema.table" holding the vectors */
+	char	*join;		/* "schema.table" joined USING (primary_key), or "" */
+	char	*primary_key;	/* integer key column */
+	char	*embedding_column; /* real[] column */
+	char	**columns;	/* kept for filters and results */
+	int	 ncolumns;
+};
+
+#define CFG_MAX_INDEXES	16
+#define CFG_MAX_COLUMNS	64
+
 struct settings {
 	char	*path;		/* file this was loaded from */
 	char	*profile_name;	/* value of the top-level "profile" */
@@ -70,7 +84,35 @@ struct settings {
 	int	 clip_connect_timeout; /* milliseconds */
 	int	 clip_timeout;	/* milliseconds for a whole call */
 	int	 clip_retries;	/* extra attempts on 429/503/504 and network errors */
+	char	*clip_client_id_env;	/* OAuth M2M client id variable */
+	char	*clip_client_secret_env; /* OAuth M2M client secret variable */
+
+	/* vs: the vector search service fashion-vsd ... */
+	char	*vs_listen;	/* its FastCGI socket */
+	int	 vs_workers;
+	char	*vs_pidfile;
+	char	*vs_data_dir;	/* snapshot files, one per index */
+	int	 vs_page_size;	/* rows per page before next_page_token */
+	long	 vs_max_body;
+	struct vs_index_decl *vs_indexes;
+	int	 vs_nindexes;
+	/* ... and its clients (fashiond) */
+	char	*vs_url;
+	char	*vs_token_env;
+	char	*vs_client_id_env;
+	char	*vs_client_secret_env;
+	int	 vs_connect_timeout;
+	int	 vs_timeout;
+	int	 vs_retries;
+
+	/* search in fashiond */
+	long	 search_max_upload;	/* largest image upload, bytes */
+	int	 search_cache_entries;	/* query-embedding cache per worker */
 };
+
+/* Index declaration by name, NULL when fashion-vsd does not serve it. */
+const struct vs_index_decl *config_vs_index(const struct settings *,
+	    const char *name);
 
 /*
  * Load and validate FILE.  On success returns a new struct (free with

@@ -51,6 +51,24 @@ main(void)
 	ok(config_expand_id(s->active->image_url, 15970, buf, sizeof(buf)) ==
 	    CFG_OK && strcmp(buf, "/images/15970.jpg") == 0, "image_url template");
 	ok(config_expand_id("{id}", 1, buf, 1) == CFG_ERROR, "template truncation");
+	{
+		const struct vs_index_decl *x = config_vs_index(s,
+		    "main.fashion_demo.vs_image_search");
+
+		ok(s->vs_nindexes == 4, "four vector indexes declared");
+		ok(x != NULL && strcmp(x->source,
+		    "fashion_demo.product_embeddings_multimodal") == 0 &&
+		    strcmp(x->join, "fashion_demo.productsdb") == 0 &&
+		    strcmp(x->embedding_column, "image_embedding") == 0 &&
+		    x->ncolumns == 11 && strcmp(x->columns[0], "gender") == 0,
+		    "index declaration read");
+		x = config_vs_index(s, "main.fashion_sota.product_embeddings_index");
+		ok(x != NULL && x->join[0] == '\0' && x->ncolumns == 12,
+		    "index without a join");
+		ok(config_vs_index(s, "nope") == NULL, "unknown index");
+		ok(strcmp(s->vs_data_dir, "/tmp/var/vsd") == 0,
+		    "data_dir resolved against the config dir");
+	}
 	config_free(s);
 
 	s = config_load(variant("profile = \"fashion_sota\"",
@@ -77,6 +95,21 @@ main(void)
 	BAD("has_brand = true", "has_brand = 1;\n", "bool type", "true or false");
 	BAD("image_url = \"/images/{id}.jpg\";", "image_url = \"/images/x.jpg\";\n",
 	    "template without {id}", "{id}");
+	BAD("source = \"fashion_sota.products\";",
+	    "source = \"products\";\n", "unqualified index source",
+	    "source: invalid");
+	BAD("source = \"fashion_sota.products\";",
+	    "source = \"fashion_sota.products\"; bogus = 1;\n",
+	    "unknown index key", "unknown option vs.indexes[0].bogus");
+	BAD("embedding_column = \"image_embedding\";",
+	    "embedding_column = \"gender\";\n", "vector column kept too",
+	    "columns[0]");
+	BAD("name = \"main.fashion_demo.vs_text_search\";",
+	    "{ name = \"main.fashion_demo.vs_image_search\";\n",
+	    "index declared twice", "declared twice");
+	BAD("name = \"main.fashion_demo.vs_text_search\";",
+	    "{ name = \"../etc/passwd\";\n", "index name with a slash",
+	    "name: invalid");
 	BAD("workers = 8", "workers = ;\n", "syntax error",
 	    "syntax error");
 	s = config_load("/nonexistent/fashion.cfg", err, sizeof(err));
