@@ -81,9 +81,11 @@ sub new {
 	$self->{http_port} = free_port();
 	$self->{clip_port} = free_port();	# fashion-clipd FastCGI
 	$self->{clip_http_port} = free_port();	# nginx loopback block for it
+	$self->{vsd_port} = free_port();	# fashion-vsd FastCGI (same block)
 	$self->{cfg} = "$self->{dir}/fashion.cfg";
 	$self->{flog} = "$self->{dir}/fashiond.log";
 	$self->{clog} = "$self->{dir}/clipd.log";
+	$self->{vlog} = "$self->{dir}/vsd.log";
 
 	push @LIVE, $self;
 	return $self;
@@ -98,6 +100,10 @@ sub fashiond_log { $_[0]{flog} }
 sub clipd_log { $_[0]{clog} }
 sub clip_port { $_[0]{clip_port} }
 sub clip_http_port { $_[0]{clip_http_port} }
+sub vsd_log { $_[0]{vlog} }
+sub vsd_port { $_[0]{vsd_port} }
+# Base URL of fashion-vsd through nginx's loopback block.
+sub vsd_url { "http://127.0.0.1:$_[0]{clip_http_port}" }
 sub nginx_error_log { "$_[0]{dir}/error.log" }
 
 # Require binaries; skip_all with a reason when missing.
@@ -405,6 +411,10 @@ sub config_text {
 		'clip.pidfile' => 'clipd.pid',
 		'clip.model' => srcdir() . '/models/fashion-clip.bin',
 		'clip.url' => "http://127.0.0.1:$self->{clip_http_port}",
+		'vs.listen' => "127.0.0.1:$self->{vsd_port}",
+		'vs.pidfile' => 'vsd.pid',
+		'vs.data_dir' => 'vsd',
+		'vs.url' => "http://127.0.0.1:$self->{clip_http_port}",
 		%o,
 	);
 	for my $k (sort keys %v) {
@@ -509,9 +519,11 @@ sub start_clipd {
 sub clipd_pid { $_[0]{clipd} }
 
 # Stop fashion-clipd (TERM, then KILL after TIMEOUT s); its wait status.
-sub stop_clipd {
-	my ($self, $timeout) = @_;
-	my $pid = delete $self->{clipd} or return undef;
+sub stop_clipd { $_[0]->_stop_daemon('clipd', $_[1]) }
+
+sub _stop_daemon {
+	my ($self, $key, $timeout) = @_;
+	my $pid = delete $self->{$key} or return undef;
 	my @w = children_of($pid);
 	kill 'TERM', $pid;
 	my $until = time + ($timeout // 10);
@@ -527,6 +539,44 @@ sub stop_clipd {
 	waitpid($pid, 0);
 	delete $self->{children}{$pid};
 	return undef;
+}
+
+# fashion-vsd on the same config (vs.*); returns its master pid.  An
+# optional first argument { NAME => value } is added to its environment.
+sub start_vsd {
+	my ($self, @extra) = @_;
+	my $env = ref $extra[0] eq 'HASH' ? shift @extra : {};
+	$self->{vsd_env} = $env;
+	$self->{vsd} = $self->_start_daemon('fashion-vsd', $self->{vlog},
+	    $self->{vsd_port}, $env, @extra);
+}
+
+sub vsd_pid { $_[0]{vsd} }
+
+sub stop_vsd { $_[0]->_stop_daemon('vsd', $_[1]) }
+
+# A request to fashion-vsd through nginx: ($status, $decoded_json, $raw).
+# BODY (a reference) is sent as JSON with POST; without it, GET.
+sub vsd {
+	my ($self, $path, $body, %o) = @_;
+	my $tok = $o{token} // $self->{vsd_env}{DATABRICKS_TOKEN};
+	my ($st, $h, $raw) = $self->http(defined $body ? 'POST' : 'GET',
+	    "/api/2.0/vector-search/indexes/$path",
+	    port => $self->{clip_http_port},
+	    defined $body ? (body => ref $body ? $JSON->encode($body) : $body)
+	    : (),
+	    headers => { 'Content-Type' => 'application/json',
+	    $tok ? (Authorization => "Bearer $tok") : (),
+	    %{ $o{headers} // {} } }, timeout => $o{timeout} // 60);
+	return ($st, decode_json_or_undef($raw), $raw);
+}
+
+# Sync INDEX through the service; its decoded answer, dies unless 200.
+sub vsd_sync {
+	my ($self, $index) = @_;
+	my ($st, $j, $raw) = $self->vsd("$index/sync", {});
+	croak "sync $index: $st $raw" unless $st == 200;
+	return $j;
 }
 
 # POST an invocation to fashion-clipd through nginx:
@@ -694,6 +744,11 @@ http {
         keepalive 8;
     }
 
+    upstream vsd {
+        server 127.0.0.1:$self->{vsd_port};
+        keepalive 8;
+    }
+
     # fashion-clipd: loopback only, the Model Serving paths only.
     server {
         listen 127.0.0.1:$self->{clip_http_port};
@@ -719,6 +774,20 @@ http {
         location /api/2.0/serving-endpoints/ {
             fastcgi_pass clipd;
             fastcgi_keep_conn on;
+            fastcgi_param REQUEST_METHOD    \$request_method;
+            fastcgi_param CONTENT_TYPE      \$content_type;
+            fastcgi_param CONTENT_LENGTH    \$content_length;
+            fastcgi_param REQUEST_URI       \$request_uri;
+            fastcgi_param DOCUMENT_URI      \$document_uri;
+            fastcgi_param QUERY_STRING      \$query_string;
+            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+            fastcgi_param REQUEST_ID        \$request_id;
+        }
+        # fashion-vsd: the Vector Search paths.
+        location /api/2.0/vector-search/ {
+            fastcgi_pass vsd;
+            fastcgi_keep_conn on;
+            fastcgi_read_timeout 120s;
             fastcgi_param REQUEST_METHOD    \$request_method;
             fastcgi_param CONTENT_TYPE      \$content_type;
             fastcgi_param CONTENT_LENGTH    \$content_length;
@@ -1083,9 +1152,10 @@ sub check_logs {
 	);
 	for my $f ([ 'fashiond.log', $self->{flog} ],
 	    [ 'clipd.log', $self->{clog} ],
+	    [ 'vsd.log', $self->{vlog} ],
 	    [ 'nginx error.log', $self->nginx_error_log ]) {
 		my ($name, $path) = @$f;
-		next if $name eq 'clipd.log' && !-e $path;
+		next if $name =~ /^(clipd|vsd)\.log$/ && !-e $path;
 		my @lines = split /\n/, slurp($path) // '';
 		@lines = grep { $_ !~ $o{allow} } @lines if $o{allow};
 		for my $b (@bad) {
