@@ -79,6 +79,7 @@ struct clip_client *
 clip_client_new(const struct settings *cfg, char *err, size_t errlen)
 {
 	struct clip_client *c;
+	struct http_auth auth;
 	struct buf url;
 	size_t ulen;
 
@@ -114,9 +115,14 @@ clip_client_new(const struct settings *cfg, char *err, size_t errlen)
 	c->max_batch = cfg->clip_max_batch > 0 ? (size_t)cfg->clip_max_batch : 1;
 	c->max_body = cfg->clip_max_body > 0 ? (size_t)cfg->clip_max_body :
 	    (size_t)HTTP_MAX_RESPONSE;
-	if ((c->http = http_client_new(cfg->clip_connect_timeout,
-	    cfg->clip_timeout, cfg->clip_retries, cfg->clip_token_env)) == NULL) {
-		snprintf(err, errlen, "cannot set up an HTTP client (libcurl)");
+	auth.base_url = cfg->clip_url;	/* the workspace: {url}/oidc/v1/token */
+	auth.token_env = cfg->clip_token_env;
+	auth.client_id_env = cfg->clip_client_id_env;
+	auth.client_secret_env = cfg->clip_client_secret_env;
+	if ((c->http = http_client_new_auth(cfg->clip_connect_timeout,
+	    cfg->clip_timeout, cfg->clip_retries, &auth)) == NULL) {
+		snprintf(err, errlen, "cannot set up an HTTP client (libcurl; "
+		    "or a CR/LF in the token variable %s)", cfg->clip_token_env);
 		goto fail;
 	}
 	return c;
@@ -312,6 +318,9 @@ invoke(struct clip_client *c, size_t first, size_t n, float *out, char *err,
 	case HTTP_TIMEOUT:
 		snprintf(err, errlen, "CLIP endpoint timed out: %s", why);
 		return CLIP_TIMEOUT;
+	case HTTP_AUTH_FAILED:
+		snprintf(err, errlen, "CLIP endpoint %s: %s", c->url, why);
+		return CLIP_BAD;
 	default:
 		snprintf(err, errlen, "CLIP endpoint: %s", why);
 		return CLIP_ERROR;

@@ -1,6 +1,7 @@
 /* http_client.c - see http_client.h */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,21 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <json.h>
 
 #include "buf.h"
 #include "http_client.h"
 
+#define TOKEN_JSON_DEPTH 4	/* {"access_token": ...} needs 1 */
+#define TOKEN_MSG_MAX	 200	/* bytes of the server's words quoted */
+
 enum http_method { HTTP_M_GET, HTTP_M_POST };
+
+enum auth_mode {
+	AUTH_NONE,
+	AUTH_TOKEN,		/* personal access token from token_env */
+	AUTH_OAUTH		/* OAuth M2M client credentials */
+};
 
 struct http_client {
 	CURL		*curl;		/* reused: keeps the connection alive */
@@ -22,6 +33,18 @@ struct http_client {
 	long		 timeout;	/* ms, all attempts together */
 	int		 retries;	/* extra attempts */
 	char		 errbuf[CURL_ERROR_SIZE];
+
+	/* Authentication (see http_client.h). */
+	enum auth_mode	 mode;
+	char		*token_url;	/* OAuth: {base_url}/oidc/v1/token, NULL
+					   when no base URL was given */
+	struct curl_slist *token_hdrs;	/* OAuth: form Content-Type, Basic auth;
+					   NULL when the client id has a ':' */
+	char		*secret;	/* OAuth: client secret, only to keep it
+					   out of messages */
+	char		*access_token;	/* OAuth: the token in post/get_hdrs,
+					   NULL = none yet, or dropped */
+	long long	 refresh_at;	/* OAuth: monotonic ms to fetch anew */
 
 	/* State of the attempt in progress (set by the callbacks). */
 	struct buf	*resp;		/* body goes here */
@@ -188,25 +211,70 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* "Authorization: Bearer <value of TOKEN_ENV>" into *LIST, if set. */
-static int
-add_auth(struct curl_slist **list, const char *token_env)
+/* The value of environment variable NAME when set and not empty. */
+static const char *
+env_value(const char *name)
+{
+	const char *v;
+
+	if (name == NULL || name[0] == '\0' || (v = getenv(name)) == NULL ||
+	    v[0] == '\0')
+		return NULL;
+	return v;
+}
+
+/* Overwrite the strings of LIST (they may hold credentials), free it. */
+static void
+slist_wipe_free(struct curl_slist *list)
 {
 	struct curl_slist *l;
-	const char *tok;
+
+	for (l = list; l != NULL; l = l->next)
+		if (l->data != NULL)
+			explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
+/* Wipe and free the string S. */
+static void
+str_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Replace every copy of SECRET in the message MSG with '*'. */
+static void
+scrub(char *msg, const char *secret)
+{
+	size_t n;
+	char *p;
+
+	if (secret == NULL || (n = strlen(secret)) == 0)
+		return;
+	while ((p = strstr(msg, secret)) != NULL)
+		memset(p, '*', n);
+}
+
+/* Append "PREFIX VALUE" to *LIST; the temporary copy is wiped. */
+static int
+add_secret(struct curl_slist **list, const char *prefix, const char *value)
+{
+	struct curl_slist *l;
 	char *hdr;
 	size_t n;
 	int rc = HTTP_ERROR;
 
-	if (token_env == NULL || token_env[0] == '\0' ||
-	    (tok = getenv(token_env)) == NULL || tok[0] == '\0')
-		return HTTP_OK;
-	if (strpbrk(tok, "\r\n") != NULL)
+	if (strpbrk(value, "\r\n") != NULL)
 		return HTTP_ERROR;	/* would split the header */
-	n = sizeof("Authorization: Bearer ") + strlen(tok);
+	if (strlen(value) > SIZE_MAX - strlen(prefix) - 1)
+		return HTTP_ERROR;
+	n = strlen(prefix) + strlen(value) + 1;
 	if ((hdr = malloc(n)) == NULL)
 		return HTTP_ERROR;
-	snprintf(hdr, n, "Authorization: Bearer %s", tok);
+	snprintf(hdr, n, "%s%s", prefix, value);
 	if ((l = curl_slist_append(*list, hdr)) != NULL) {
 		*list = l;
 		rc = HTTP_OK;
@@ -216,8 +284,13 @@ add_auth(struct curl_slist **list, const char *token_env)
 	return rc;
 }
 
+/*
+ * The headers of API requests: Content-Type (POST), Accept and, when TOKEN
+ * is not NULL, "Authorization: Bearer TOKEN".  NULL when out of memory or
+ * when TOKEN holds a CR or LF.
+ */
 static struct curl_slist *
-headers(int post, const char *token_env)
+headers(int post, const char *token)
 {
 	struct curl_slist *list = NULL, *l;
 
@@ -233,19 +306,129 @@ headers(int post, const char *token_env)
 	if ((l = curl_slist_append(list, "Accept: application/json")) == NULL)
 		goto fail;
 	list = l;
-	if (add_auth(&list, token_env) != HTTP_OK)
+	if (token != NULL &&
+	    add_secret(&list, "Authorization: Bearer ", token) != HTTP_OK)
 		goto fail;
 	return list;
 fail:
-	curl_slist_free_all(list);
+	slist_wipe_free(list);
 	return NULL;
+}
+
+/*
+ * The headers of token requests: the form's Content-Type, Accept and
+ * "Authorization: Basic base64(ID:SECRET)" (RFC 7617).  NULL when out of
+ * memory.
+ */
+static struct curl_slist *
+token_headers(const char *id, const char *secret)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct curl_slist *list = NULL, *l;
+	unsigned char *in = NULL;
+	char *out = NULL;
+	size_t idl = strlen(id), sl = strlen(secret), n = 0, o = 0, i;
+	unsigned v;
+
+	if (idl > SIZE_MAX / 2 - 2 || sl > SIZE_MAX / 2 - idl - 2)
+		return NULL;
+	n = idl + 1 + sl;
+	if ((in = malloc(n + 1)) == NULL ||
+	    (out = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+		goto out;
+	snprintf((char *)in, n + 1, "%s:%s", id, secret);
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+		out[o++] = b64[v & 63];
+	}
+	if (n - i > 0) {
+		v = (unsigned)in[i] << 16;
+		if (n - i == 2)
+			v |= (unsigned)in[i + 1] << 8;
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = n - i == 2 ? b64[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+
+	if ((list = curl_slist_append(NULL, "Content-Type: "
+	    "application/x-www-form-urlencoded")) == NULL)
+		goto out;
+	if ((l = curl_slist_append(list, "Expect:")) == NULL)
+		goto fail;
+	list = l;
+	if ((l = curl_slist_append(list, "Accept: application/json")) == NULL)
+		goto fail;
+	list = l;
+	if (add_secret(&list, "Authorization: Basic ", out) != HTTP_OK)
+		goto fail;
+	goto out;
+fail:
+	slist_wipe_free(list);
+	list = NULL;
+out:
+	if (in != NULL) {
+		explicit_bzero(in, n + 1);
+		free(in);
+	}
+	if (out != NULL) {
+		explicit_bzero(out, o);
+		free(out);
+	}
+	return list;
 }
 
 struct http_client *
 http_client_new(long connect_timeout_ms, long timeout_ms, int retries,
     const char *token_env)
 {
+	struct http_auth auth = { NULL, token_env, NULL, NULL };
+
+	return http_client_new_auth(connect_timeout_ms, timeout_ms, retries,
+	    &auth);
+}
+
+/* OAuth: the token URL and the token request headers of H. */
+static int
+oauth_setup(struct http_client *h, const struct http_auth *auth,
+    const char *id, const char *secret)
+{
+	static const char path[] = HTTP_TOKEN_PATH;
+	size_t ulen;
+
+	h->mode = AUTH_OAUTH;
+	if ((h->secret = strdup(secret)) == NULL)
+		return HTTP_ERROR;
+	if (auth->base_url != NULL) {
+		ulen = strlen(auth->base_url);
+		while (ulen > 0 && auth->base_url[ulen - 1] == '/')
+			ulen--;
+		if (ulen > 0) {
+			if (ulen > SIZE_MAX - sizeof(path) ||
+			    (h->token_url = malloc(ulen + sizeof(path))) == NULL)
+				return HTTP_ERROR;
+			memcpy(h->token_url, auth->base_url, ulen);
+			memcpy(h->token_url + ulen, path, sizeof(path));
+		}
+	}
+	/* RFC 7617: a user-id with a colon cannot be sent; said on use */
+	if (strchr(id, ':') == NULL &&
+	    (h->token_hdrs = token_headers(id, secret)) == NULL)
+		return HTTP_ERROR;
+	return HTTP_OK;
+}
+
+struct http_client *
+http_client_new_auth(long connect_timeout_ms, long timeout_ms, int retries,
+    const struct http_auth *auth)
+{
 	struct http_client *h;
+	const char *id = NULL, *secret = NULL, *pat = NULL;
 
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -258,9 +441,22 @@ http_client_new(long connect_timeout_ms, long timeout_ms, int retries,
 	h->timeout = timeout_ms > 0 ? timeout_ms : 1;
 	h->retries = retries > 0 ? retries : 0;
 	h->retry_after = -1;
+	h->mode = AUTH_NONE;
+	if (auth != NULL) {
+		id = env_value(auth->client_id_env);
+		secret = env_value(auth->client_secret_env);
+		pat = env_value(auth->token_env);
+	}
+	if (id != NULL && secret != NULL) {
+		pat = NULL;		/* OAuth wins, as in the unified auth */
+		if (oauth_setup(h, auth, id, secret) != HTTP_OK)
+			goto fail;
+	} else if (pat != NULL)
+		h->mode = AUTH_TOKEN;
+	/* OAuth: without a token until the first request fetches one */
 	if ((h->curl = curl_easy_init()) == NULL ||
-	    (h->post_hdrs = headers(1, token_env)) == NULL ||
-	    (h->get_hdrs = headers(0, token_env)) == NULL)
+	    (h->post_hdrs = headers(1, pat)) == NULL ||
+	    (h->get_hdrs = headers(0, pat)) == NULL)
 		goto fail;
 	if (curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85.0 */
@@ -300,9 +496,26 @@ http_client_free(struct http_client *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->post_hdrs);
-	curl_slist_free_all(h->get_hdrs);
+	slist_wipe_free(h->post_hdrs);
+	slist_wipe_free(h->get_hdrs);
+	slist_wipe_free(h->token_hdrs);
+	free(h->token_url);
+	str_wipe_free(h->secret);
+	str_wipe_free(h->access_token);
 	free(h);
+}
+
+const char *
+http_client_auth_mode(const struct http_client *h)
+{
+	switch (h->mode) {
+	case AUTH_OAUTH:
+		return "oauth-m2m";
+	case AUTH_TOKEN:
+		return "token";
+	default:
+		return "none";
+	}
 }
 
 /* Errors worth another attempt: the service is not (yet) reachable. */
@@ -333,13 +546,17 @@ retry_status(long status)
 	return status == 429 || status == 503 || status == 504;
 }
 
+/*
+ * One request with its retries, sending the header list HDRS, until the
+ * monotonic DEADLINE (ms): see http_post_json.
+ */
 static int
-request(struct http_client *h, enum http_method m, const char *url,
-    const char *body, size_t len, long *status, struct buf *resp, char *err,
-    size_t errlen)
+perform(struct http_client *h, enum http_method m, const char *url,
+    const char *body, size_t len, struct curl_slist *hdrs, long long deadline,
+    long *status, struct buf *resp, char *err, size_t errlen)
 {
 	const char *mname = m == HTTP_M_POST ? "POST" : "GET";
-	long long deadline, left, now;
+	long long left, now;
 	long wait, backoff = HTTP_BACKOFF_MS, ctimeout;
 	CURLcode e = CURLE_OK;
 	int tries = 0;
@@ -353,19 +570,18 @@ request(struct http_client *h, enum http_method m, const char *url,
 		    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body) !=
 		    CURLE_OK || curl_easy_setopt(h->curl,
 		    CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
-		    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->post_hdrs) !=
+		    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs) !=
 		    CURLE_OK)
 			goto setopt;
 	} else {
 		if (curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
-		    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->get_hdrs) !=
+		    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs) !=
 		    CURLE_OK)
 			goto setopt;
 	}
 	if (curl_easy_setopt(h->curl, CURLOPT_URL, url) != CURLE_OK)
 		goto setopt;
 
-	deadline = now_ms() + h->timeout;
 	h->resp = resp;
 	for (;;) {
 		left = deadline - now_ms();
@@ -435,6 +651,312 @@ timeout:
 setopt:
 	snprintf(err, errlen, "%s %s: cannot set up the request", mname, url);
 	return HTTP_ERROR;
+}
+
+/* O's member NAME when it has type TYPE, else NULL. */
+static struct json_object *
+member(struct json_object *o, const char *name, enum json_type type)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) ||
+	    !json_object_is_type(v, type))
+		return NULL;
+	return v;
+}
+
+int
+http_token_parse(const char *body, size_t len, char **token,
+    long *expires_in, char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *v;
+	enum json_tokener_error jerr;
+	const char *t, *p;
+	long long ttl = HTTP_TOKEN_TTL_DEFAULT;
+	double d;
+	size_t k, tlen;
+	int rc = HTTP_AUTH_FAILED;
+
+	*token = NULL;
+	err[0] = '\0';
+	if (body == NULL || len == 0) {
+		snprintf(err, errlen, "empty answer");
+		return HTTP_AUTH_FAILED;
+	}
+	if (len > (size_t)HTTP_TOKEN_RESPONSE_MAX) {
+		snprintf(err, errlen, "answer larger than %ld bytes",
+		    HTTP_TOKEN_RESPONSE_MAX);
+		return HTTP_AUTH_FAILED;
+	}
+	if ((tok = json_tokener_new_ex(TOKEN_JSON_DEPTH)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return HTTP_ERROR;
+	}
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	/* nothing but whitespace may follow the value */
+	for (k = json_tokener_get_parse_end(tok); o != NULL && k < len; k++)
+		if (body[k] != ' ' && body[k] != '\n' && body[k] != '\r' &&
+		    body[k] != '\t')
+			break;
+	json_tokener_free(tok);
+	if (o == NULL || jerr != json_tokener_success || k < len ||
+	    !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "answer is not a JSON object");
+		goto out;
+	}
+
+	if ((v = member(o, "access_token", json_type_string)) == NULL) {
+		snprintf(err, errlen, "answer has no \"access_token\" string");
+		goto out;
+	}
+	t = json_object_get_string(v);
+	tlen = (size_t)json_object_get_string_len(v);
+	if (tlen == 0 || tlen > HTTP_TOKEN_MAX) {
+		snprintf(err, errlen, "access_token is %zu bytes, not 1..%d",
+		    tlen, HTTP_TOKEN_MAX);
+		goto out;
+	}
+	for (k = 0; k < tlen; k++)
+		if ((unsigned char)t[k] <= 0x20 || (unsigned char)t[k] >= 0x7f) {
+			snprintf(err, errlen, "access_token holds a character "
+			    "other than visible ASCII");
+			goto out;
+		}
+
+	if (json_object_object_get_ex(o, "token_type", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	    strcasecmp(json_object_get_string(v), "Bearer") != 0)) {
+		snprintf(err, errlen, "token_type is not \"Bearer\"");
+		goto out;
+	}
+
+	if (json_object_object_get_ex(o, "expires_in", &v)) {
+		if (json_object_is_type(v, json_type_int)) {
+			ttl = json_object_get_int64(v);
+			if (ttl < 0)
+				goto bad_ttl;
+		} else if (json_object_is_type(v, json_type_double)) {
+			d = json_object_get_double(v);
+			if (!(d >= 0))	/* NaN too */
+				goto bad_ttl;
+			ttl = d > (double)HTTP_TOKEN_TTL_MAX ? HTTP_TOKEN_TTL_MAX :
+			    (long long)d;
+		} else if (json_object_is_type(v, json_type_string)) {
+			p = json_object_get_string(v);
+			if (p[0] == '\0')
+				goto bad_ttl;
+			for (ttl = 0; *p != '\0'; p++) {
+				if (*p < '0' || *p > '9')
+					goto bad_ttl;
+				if (ttl <= HTTP_TOKEN_TTL_MAX)
+					ttl = ttl * 10 + (*p - '0');
+			}
+		} else
+			goto bad_ttl;
+		if (ttl > HTTP_TOKEN_TTL_MAX)
+			ttl = HTTP_TOKEN_TTL_MAX;
+	}
+
+	if ((*token = strdup(t)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = HTTP_ERROR;
+		goto out;
+	}
+	*expires_in = (long)ttl;
+	rc = HTTP_OK;
+	goto out;
+bad_ttl:
+	snprintf(err, errlen, "expires_in is not a number of seconds >= 0");
+out:
+	json_object_put(o);
+	return rc;
+}
+
+void
+http_token_error(const char *body, size_t len, char *msg, size_t msglen)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *e, *d;
+	char es[64 + 4], ds[TOKEN_MSG_MAX + 4];
+
+	if (msglen == 0)
+		return;
+	msg[0] = '\0';
+	if (body == NULL || len == 0 || len > (size_t)HTTP_TOKEN_RESPONSE_MAX ||
+	    (tok = json_tokener_new_ex(TOKEN_JSON_DEPTH)) == NULL)
+		return;
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		goto out;
+	e = member(o, "error", json_type_string);
+	d = member(o, "error_description", json_type_string);
+	es[0] = ds[0] = '\0';
+	if (e != NULL)
+		str_shown(json_object_get_string(e),
+		    (size_t)json_object_get_string_len(e), 64, es, sizeof(es));
+	if (d != NULL)
+		str_shown(json_object_get_string(d),
+		    (size_t)json_object_get_string_len(d), TOKEN_MSG_MAX, ds,
+		    sizeof(ds));
+	snprintf(msg, msglen, "%s%s%s", es, es[0] && ds[0] ? ": " : "", ds);
+out:
+	json_object_put(o);
+}
+
+long long
+http_token_refresh_ms(long expires_in)
+{
+	long long life, margin;
+
+	if (expires_in <= 0)
+		return 0;
+	if (expires_in > HTTP_TOKEN_TTL_MAX)
+		expires_in = HTTP_TOKEN_TTL_MAX;
+	life = (long long)expires_in * 1000;
+	margin = life / HTTP_TOKEN_MARGIN_DIV;
+	if (margin > HTTP_TOKEN_MARGIN_MS)
+		margin = HTTP_TOKEN_MARGIN_MS;
+	return life - margin;
+}
+
+/* OAuth: forget the token (it expired, or was refused). */
+static void
+drop_token(struct http_client *h)
+{
+	str_wipe_free(h->access_token);
+	h->access_token = NULL;
+	h->refresh_at = 0;
+}
+
+/* OAuth: send "Authorization: Bearer TOKEN" from now on. */
+static int
+use_token(struct http_client *h, const char *token)
+{
+	struct curl_slist *post, *get;
+
+	if ((post = headers(1, token)) == NULL)
+		return HTTP_ERROR;
+	if ((get = headers(0, token)) == NULL) {
+		slist_wipe_free(post);
+		return HTTP_ERROR;
+	}
+	slist_wipe_free(h->post_hdrs);
+	slist_wipe_free(h->get_hdrs);
+	h->post_hdrs = post;
+	h->get_hdrs = get;
+	return HTTP_OK;
+}
+
+/* OAuth: get a new access token before DEADLINE. */
+static int
+fetch_token(struct http_client *h, long long deadline, char *err,
+    size_t errlen)
+{
+	static const char form[] = "grant_type=client_credentials&scope=all-apis";
+	struct buf resp;
+	char why[512], msg[TOKEN_MSG_MAX + 80];
+	char *token = NULL;
+	long long started;
+	long status, ttl;
+	int r;
+
+	drop_token(h);
+	if (h->token_url == NULL) {
+		snprintf(err, errlen, "OAuth M2M: no base URL to find the token "
+		    "endpoint at");
+		return HTTP_ERROR;
+	}
+	if (h->token_hdrs == NULL) {
+		snprintf(err, errlen, "authentication failed: the OAuth client "
+		    "id holds a ':', which HTTP Basic auth cannot send");
+		return HTTP_AUTH_FAILED;
+	}
+	buf_init(&resp);
+	started = now_ms();
+	r = perform(h, HTTP_M_POST, h->token_url, form, sizeof(form) - 1,
+	    h->token_hdrs, deadline, &status, &resp, why, sizeof(why));
+	if (r == HTTP_DOWN) {
+		snprintf(err, errlen, "OAuth token endpoint unreachable: %s", why);
+		goto out;
+	}
+	if (r != HTTP_OK) {
+		snprintf(err, errlen, "OAuth token request: %s", why);
+		goto out;
+	}
+	if (status < 200 || status > 299) {
+		http_token_error(resp.data, resp.len, msg, sizeof(msg));
+		if (status == 429 || status >= 500) {
+			snprintf(err, errlen, "OAuth token endpoint %s answered "
+			    "%ld%s%s", h->token_url, status, msg[0] ? ": " : "",
+			    msg);
+			r = HTTP_DOWN;
+		} else {
+			snprintf(err, errlen, "authentication failed: OAuth token "
+			    "endpoint %s answered %ld%s%s", h->token_url, status,
+			    msg[0] ? ": " : "", msg);
+			r = HTTP_AUTH_FAILED;
+		}
+		goto out;
+	}
+	r = http_token_parse(resp.data, resp.len, &token, &ttl, why,
+	    sizeof(why));
+	if (r != HTTP_OK) {
+		snprintf(err, errlen, "%sOAuth token endpoint %s: %s",
+		    r == HTTP_AUTH_FAILED ? "authentication failed: " : "",
+		    h->token_url, why);
+		goto out;
+	}
+	if (use_token(h, token) != HTTP_OK) {
+		snprintf(err, errlen, "OAuth: out of memory");
+		r = HTTP_ERROR;
+		goto out;
+	}
+	h->access_token = token;
+	token = NULL;
+	h->refresh_at = started + http_token_refresh_ms(ttl);
+out:
+	str_wipe_free(token);
+	if (resp.data != NULL)
+		explicit_bzero(resp.data, resp.len);
+	buf_free(&resp);
+	return r;
+}
+
+/* An API request, with the credentials of H's mode. */
+static int
+request(struct http_client *h, enum http_method m, const char *url,
+    const char *body, size_t len, long *status, struct buf *resp, char *err,
+    size_t errlen)
+{
+	long long deadline = now_ms() + h->timeout;
+	int fresh = 0, r;
+
+	*status = 0;
+	err[0] = '\0';
+	if (h->mode == AUTH_OAUTH &&
+	    (h->access_token == NULL || now_ms() >= h->refresh_at)) {
+		if ((r = fetch_token(h, deadline, err, errlen)) != HTTP_OK)
+			goto out;
+		fresh = 1;
+	}
+	r = perform(h, m, url, body, len, m == HTTP_M_POST ? h->post_hdrs :
+	    h->get_hdrs, deadline, status, resp, err, errlen);
+	if (r != HTTP_OK || h->mode != AUTH_OAUTH || *status != 401 || fresh)
+		goto out;
+	/* a kept token refused (revoked, expired early): once with a new one */
+	if ((r = fetch_token(h, deadline, err, errlen)) != HTTP_OK) {
+		*status = 0;
+		goto out;
+	}
+	r = perform(h, m, url, body, len, m == HTTP_M_POST ? h->post_hdrs :
+	    h->get_hdrs, deadline, status, resp, err, errlen);
+out:
+	scrub(err, h->secret);
+	scrub(err, h->access_token);
+	return r;
 }
 
 int

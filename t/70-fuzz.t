@@ -29,6 +29,8 @@ my %harness = (
     invocation => ["$clipd/fuzz_invocation.c", "$clipd/invocation.c",
               "$clipd/base64.c", "$clipd/image.c", "$clipd/tokenize.c",
               "$src/src/buf.c", $jsonc, '-ljpeg', '-lpng', '-lm'],
+    multipart => ["$src/src/fuzz_multipart.c", "$src/src/multipart.c",
+              "$src/src/buf.c"],
 );
 for my $name (sort keys %harness) {
     my $bin = "$tmp/fuzz_$name";

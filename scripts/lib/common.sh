@@ -16,8 +16,9 @@ RUNTIME_PACKAGES=(
 	perl libwww-perl liblwp-protocol-https-perl libjson-perl
 	libio-socket-ssl-perl
 )
-# Only for scripts/test: libFuzzer harnesses (t/70-fuzz.t) and bench/run.
-TEST_PACKAGES=(clang libclang-rt-14-dev wrk)
+# Only for scripts/test: libFuzzer harnesses (t/70-fuzz.t) and bench/run;
+# node and npm for the Databricks JS SDK test (t/88-vsd-sdk.t, t/js/).
+TEST_PACKAGES=(clang libclang-rt-14-dev wrk nodejs npm)
 
 msg() { printf '%s: %s\n' "${0##*/}" "$*"; }
 warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
@@ -34,14 +35,25 @@ as_root() {
 	fi
 }
 
-# ensure_packages PKG...: install the ones not installed yet; apt-get update
-# runs at most once per script run, and only if something is missing.
+# provided PKG: an installed package Provides PKG (NodeSource's nodejs
+# provides npm and conflicts with Debian's npm package).
+provided() {
+	dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+	    awk -F'|' -v p="$1" '$1 ~ /^ii/ {
+		n = split($2, a, / *, */)
+		for (i = 1; i <= n; i++) { sub(/^ +/, "", a[i]); sub(/ .*/, "", a[i]); if (a[i] == p) f = 1 }
+	    } END { exit !f }'
+}
+
+# ensure_packages PKG...: install the ones not installed (nor provided) yet;
+# apt-get update runs at most once per script run, and only if something is
+# missing.
 _apt_updated=0
 ensure_packages() {
 	local p missing=()
 	for p in "$@"; do
 		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q 'install ok installed'; then
+		    grep -q 'install ok installed' && ! provided "$p"; then
 			missing+=("$p")
 		fi
 	done
@@ -87,4 +99,19 @@ build() {
 		if [[ ! -f Makefile ]]; then ./configure "$@" || return 1; fi
 	fi
 	make -j"$jobs" || return 1
+}
+
+# install_js_deps: the npm packages of t/js/package-lock.json (the Databricks
+# JS SDK that t/88-vsd-sdk.t runs) into t/js/node_modules, with npm ci.
+# Without npm, or when npm ci fails (no registry), a warning: that test then
+# skips.  Never fails the caller.
+install_js_deps() {
+	if ! command -v npm >/dev/null 2>&1; then
+		warn "npm not found: not installing t/js (t/88-vsd-sdk.t will skip)"
+		return 0
+	fi
+	msg "installing the JS test dependencies (npm ci --prefix t/js)"
+	npm ci --prefix "$FASHION_ROOT/t/js" --no-audit --no-fund \
+	    --prefer-offline --loglevel=error ||
+		warn "npm ci --prefix t/js failed (t/88-vsd-sdk.t will skip)"
 }

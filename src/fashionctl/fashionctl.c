@@ -1,7 +1,7 @@
 /*
  * fashionctl.c - the operator CLI: create the schemas, load the catalog,
  * migrate it to the new layout, compute its embeddings, verify it, switch
- * the active profile.
+ * the active profile, sync the Vector Search indexes.
  * See doc/DATA.md.
  */
 #include <getopt.h>
@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "verify",	cmd_verify,	1 },
 	{ "switch",	cmd_switch,	1 },
 	{ "status",	cmd_status,	1 },
+	{ "sync",	cmd_sync,	1 },
 	{ NULL,		NULL,		0 }
 };
 
@@ -53,6 +54,10 @@ usage(FILE *f)
 	    "  switch [-f] PROFILE           make PROFILE active, SIGHUP the "
 	    "master\n"
 	    "  status                        active profile and row counts\n"
+	    "  sync [--all] [INDEX...]       sync the Vector Search indexes "
+	    "(vs.url) of the\n"
+	    "                                active profile, of both, or "
+	    "those named\n"
 	    "\n"
 	    "config: -c, else $FASHION_CONFIG, else %s\n"
 	    "images: --images, else $FASHION_IMAGES\n"

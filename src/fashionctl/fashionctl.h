@@ -116,5 +116,6 @@ int	cmd_embed(struct ctl *, int, char **);
 int	cmd_verify(struct ctl *, int, char **);
 int	cmd_switch(struct ctl *, int, char **);
 int	cmd_status(struct ctl *, int, char **);
+int	cmd_sync(struct ctl *, int, char **);
 
 #endif

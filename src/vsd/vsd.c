@@ -271,24 +271,32 @@ describe(struct vsd *v, struct vindex *x, struct request *r)
 	r->status = 200;
 }
 
+/* P[0..LEN) as one whole JSON value (depth <= 16), or NULL. */
+static struct json_object *
+parse_json(const char *p, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL;
+
+	if (len == 0 || len > INT32_MAX ||
+	    (tok = json_tokener_new_ex(16)) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, p, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
 /* JSON body of R as an object, or NULL with a 400 set. */
 static struct json_object *
 parse_body(struct request *r)
 {
-	struct json_tokener *tok = json_tokener_new_ex(16);
-	struct json_object *o = NULL;
-	enum json_tokener_error e = json_tokener_error_parse_eof;
+	struct json_object *o = parse_json(r->input.data, r->input.len);
 
-	if (tok != NULL && r->input.len > 0) {
-		o = json_tokener_parse_ex(tok, r->input.data, (int)r->input.len);
-		e = json_tokener_get_error(tok);
-		if (o != NULL && (e != json_tokener_success ||
-		    json_tokener_get_parse_end(tok) != r->input.len)) {
-			json_object_put(o);
-			o = NULL;
-		}
-	}
-	json_tokener_free(tok);
 	if (o == NULL) {
 		request_error(r, 400, "MALFORMED_REQUEST", "Request body is not "
 		    "valid JSON%s", r->input.len == 0 ? " (empty)" : "");
@@ -631,8 +639,7 @@ read_token(struct request *r, struct vindex *x, const char *t, size_t tlen,
 
 	*j = NULL;
 	if (base64_decode(t, tlen, &raw, &rawlen) != BASE64_OK ||
-	    (o = json_tokener_parse((const char *)raw)) == NULL ||
-	    strlen((const char *)raw) != rawlen ||
+	    (o = parse_json((const char *)raw, rawlen)) == NULL ||
 	    !json_object_is_type(o, json_type_object)) {
 		free(raw);
 		json_object_put(o);

@@ -1217,6 +1217,7 @@ sub teardown {
 	}
 	$self->stop_nginx if $self->{nginx};
 	$self->stop_clipd(10) if $self->{clipd};
+	$self->stop_vsd(10) if $self->{vsd};
 	if ($self->{fashiond}) {
 		my @w = $self->worker_pids;
 		$self->stop_fashiond(10);
