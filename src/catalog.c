@@ -15,6 +15,12 @@ catalog_products_table(const struct profile *p, char *buf, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
+const char *
+catalog_columns(const struct profile *p)
+{
+	return p->has_brand ? CATALOG_COLUMNS_BRAND : CATALOG_COLUMNS;
+}
+
 /* Text columns in CATALOG_COLUMNS order; 0 = number. */
 static const struct {
 	const char	*name;

@@ -38,6 +38,9 @@ struct catalog_cache {
 /* "schema"."table" for P's products, into BUF.  0 or -1 when too long. */
 int	catalog_products_table(const struct profile *p, char *buf, size_t len);
 
+/* CATALOG_COLUMNS or CATALOG_COLUMNS_BRAND, as P has a brand column. */
+const char *catalog_columns(const struct profile *p);
+
 /* Append row ROW of RES (selected with CATALOG_COLUMNS[_BRAND]) as JSON. */
 void	catalog_product_json(struct buf *b, const PGresult *res, int row,
 	    const struct profile *p);

@@ -17,6 +17,7 @@
 struct clip_client {
 	struct http_client *http;
 	char		*url;		/* .../serving-endpoints/{name}/invocations */
+	char		*describe_url;	/* .../api/2.0/serving-endpoints/{name} */
 	size_t		 max_batch;	/* records per invocation */
 	size_t		 max_body;	/* bytes per invocation */
 	struct buf	 body;		/* request, reused */
@@ -112,6 +113,14 @@ clip_client_new(const struct settings *cfg, char *err, size_t errlen)
 	}
 	c->url = url.data;
 	buf_init(&url);
+	buf_add(&url, cfg->clip_url, ulen);
+	buf_printf(&url, "/api/2.0/serving-endpoints/%s", cfg->clip_endpoint);
+	if (buf_failed(&url)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	c->describe_url = url.data;
+	buf_init(&url);
 	c->max_batch = cfg->clip_max_batch > 0 ? (size_t)cfg->clip_max_batch : 1;
 	c->max_body = cfg->clip_max_body > 0 ? (size_t)cfg->clip_max_body :
 	    (size_t)HTTP_MAX_RESPONSE;
@@ -139,6 +148,7 @@ clip_client_free(struct clip_client *c)
 		return;
 	http_client_free(c->http);
 	free(c->url);
+	free(c->describe_url);
 	buf_free(&c->body);
 	buf_free(&c->row);
 	buf_free(&c->resp);
@@ -394,4 +404,41 @@ clip_embed(struct clip_client *c, const struct clip_input *rows, size_t n,
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return CLIP_ERROR;
+}
+
+int
+clip_ready(struct clip_client *c, char *err, size_t errlen)
+{
+	struct json_object *o = NULL, *st, *ready;
+	char why[512], msg[CLIP_MSG_MAX + 80];
+	long status;
+	int r;
+
+	r = http_get(c->http, c->describe_url, &status, &c->resp, why,
+	    sizeof(why));
+	if (r == HTTP_DOWN || r == HTTP_TIMEOUT || r != HTTP_OK) {
+		snprintf(err, errlen, "CLIP endpoint %s: %s", c->describe_url,
+		    why);
+		return r == HTTP_DOWN ? CLIP_DOWN : r == HTTP_TIMEOUT ?
+		    CLIP_TIMEOUT : CLIP_ERROR;
+	}
+	if (status != 200) {
+		server_message(&c->resp, msg, sizeof(msg));
+		snprintf(err, errlen, "CLIP endpoint %s answered %ld%s%s",
+		    c->describe_url, status, msg[0] ? ": " : "", msg);
+		return status >= 500 || status == 429 ? CLIP_DOWN : CLIP_BAD;
+	}
+	r = CLIP_BAD;
+	if (c->resp.data != NULL && c->resp.len < (size_t)HTTP_MAX_RESPONSE &&
+	    (o = json_tokener_parse(c->resp.data)) != NULL &&
+	    json_object_object_get_ex(o, "state", &st) &&
+	    json_object_object_get_ex(st, "ready", &ready) &&
+	    json_object_is_type(ready, json_type_string) &&
+	    strcmp(json_object_get_string(ready), "READY") == 0)
+		r = CLIP_OK;
+	else
+		snprintf(err, errlen, "CLIP endpoint %s is not READY",
+		    c->describe_url);
+	json_object_put(o);
+	return r;
 }

@@ -55,6 +55,13 @@ const char *clip_client_url(const struct clip_client *);
 int	clip_embed(struct clip_client *, const struct clip_input *rows,
 	    size_t n, float *out, char *err, size_t errlen);
 
+/*
+ * GET {url}/api/2.0/serving-endpoints/{endpoint}: CLIP_OK when the
+ * endpoint says state.ready = "READY", else CLIP_DOWN / CLIP_TIMEOUT /
+ * CLIP_BAD with the reason in ERR.  For health checks.
+ */
+int	clip_ready(struct clip_client *, char *err, size_t errlen);
+
 /* Append the base64 (RFC 4648, padded) encoding of P[0..LEN) to OUT. */
 struct buf;
 void	clip_base64(struct buf *out, const unsigned char *p, size_t len);

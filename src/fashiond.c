@@ -17,15 +17,22 @@
 
 #include <fcgiapp.h>
 
+#include "clip_client.h"
+#include "embcache.h"
 #include "fcgi_worker.h"
 #include "handlers.h"
 #include "log.h"
 #include "pool.h"
+#include "vs_client.h"
 
 const struct route fashiond_routes[] = {
 	{ "GET", "/api/v1/products", h_products_list },
 	{ "GET", "/api/v1/products/filters/options", h_filter_options },
 	{ "GET", "/api/v1/products/{}", h_product_get },
+	{ "GET", "/api/v1/products/{}/similar", h_product_similar },
+	{ "POST", "/api/v1/search/text", h_search_text },
+	{ "POST", "/api/v1/search/image", h_search_image },
+	{ "POST", "/api/v1/search/cross-modal", h_search_cross_modal },
 	{ "GET", "/api/v1/health", h_health },
 	{ NULL, NULL, NULL }
 };
@@ -43,11 +50,17 @@ serve_one(void *ctx, FCGX_Request *fcgx)
 {
 	struct app *app = ctx;
 	struct request r;
+	long max = app->cfg->max_body;
 	int close_conn = 0;
 
-	if (request_begin(&r, fcgx) == REQ_OK &&
-	    request_read_body(&r, app->cfg->max_body, &close_conn) == REQ_OK)
-		router_dispatch(fashiond_routes, &r, app);
+	if (request_begin(&r, fcgx) == REQ_OK) {
+		/* Photos for search/image and search/cross-modal. */
+		if (strncmp(r.path, "/api/v1/search/", 15) == 0 &&
+		    app->cfg->search_max_upload > max)
+			max = app->cfg->search_max_upload;
+		if (request_read_body(&r, max, &close_conn) == REQ_OK)
+			router_dispatch(fashiond_routes, &r, app);
+	}
 	if (close_conn && fcgx != NULL)
 		fcgx->keepConnection = 0;	/* unread body: don't reuse */
 	request_send(&r);
@@ -57,10 +70,30 @@ serve_one(void *ctx, FCGX_Request *fcgx)
 static void
 app_init(struct app *app, const struct settings *s)
 {
+	const struct profile *p = s->active;
+	struct settings probe = *s;	/* clients copy what they keep */
+	char err[512];
+
 	memset(app, 0, sizeof(*app));
 	app->cfg = s;
 	db_init(&app->db, s, 1);
 	(void)db_ensure(&app->db);	/* connect before the first request */
+	if ((app->vs = vs_client_new(s, err, sizeof(err))) == NULL)
+		log_crit("vector search client: %s", err);
+	if ((app->clip = clip_client_new(s, err, sizeof(err))) == NULL)
+		log_crit("CLIP client: %s", err);
+	probe.vs_retries = probe.clip_retries = 0;
+	if (probe.vs_timeout > HEALTH_TIMEOUT_MS)
+		probe.vs_timeout = HEALTH_TIMEOUT_MS;
+	if (probe.clip_timeout > HEALTH_TIMEOUT_MS)
+		probe.clip_timeout = HEALTH_TIMEOUT_MS;
+	app->vs_probe = vs_client_new(&probe, err, sizeof(err));
+	app->clip_probe = clip_client_new(&probe, err, sizeof(err));
+	if (s->search_cache_entries > 0 &&
+	    (app->emb = embcache_new((size_t)s->search_cache_entries)) == NULL)
+		log_crit("query embedding cache: out of memory");
+	log_info("search: profile %s, text %s, image %s, cross-modal %s",
+	    p->name, p->text_index, p->image_index, p->hybrid_index);
 }
 
 static void
@@ -68,6 +101,11 @@ app_free(struct app *app)
 {
 	db_close(&app->db);
 	catalog_cache_free(&app->cache);
+	vs_client_free(app->vs);
+	clip_client_free(app->clip);
+	vs_client_free(app->vs_probe);
+	clip_client_free(app->clip_probe);
+	embcache_free(app->emb);
 }
 
 static int

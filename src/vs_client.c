@@ -33,6 +33,7 @@ struct vs_client *
 vs_client_new(const struct settings *cfg, char *err, size_t errlen)
 {
 	struct vs_client *c;
+	struct http_auth auth;
 	size_t ulen;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -53,8 +54,12 @@ vs_client_new(const struct settings *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((c->http = http_client_new(cfg->vs_connect_timeout,
-	    cfg->vs_timeout, cfg->vs_retries, cfg->vs_token_env)) == NULL) {
+	auth.base_url = cfg->vs_url;	/* the workspace: {url}/oidc/v1/token */
+	auth.token_env = cfg->vs_token_env;
+	auth.client_id_env = cfg->vs_client_id_env;
+	auth.client_secret_env = cfg->vs_client_secret_env;
+	if ((c->http = http_client_new_auth(cfg->vs_connect_timeout,
+	    cfg->vs_timeout, cfg->vs_retries, &auth)) == NULL) {
 		snprintf(err, errlen, "cannot set up an HTTP client (libcurl)");
 		goto fail;
 	}
@@ -225,6 +230,9 @@ call(struct vs_client *c, int post, char *err, size_t errlen)
 	case HTTP_TIMEOUT:
 		snprintf(err, errlen, "Vector Search timed out: %s", why);
 		return VS_TIMEOUT;
+	case HTTP_AUTH_FAILED:
+		snprintf(err, errlen, "Vector Search %s: %s", c->url.data, why);
+		return VS_BAD;
 	default:
 		snprintf(err, errlen, "Vector Search: %s", why);
 		return VS_ERROR;

@@ -41,7 +41,7 @@
 #define VS_ERROR	-5	/* local failure: out of memory, bad URL */
 
 #define VS_MAX_RESULTS	10000	/* most results one query may ask for */
-#define VS_TOKEN_MAX	4096	/* longest next_page_token accepted, bytes */
+#define VS_TOKEN_MAX	65536	/* longest next_page_token accepted, bytes */
 
 /* One result row: the primary key and its similarity score. */
 struct vs_hit {

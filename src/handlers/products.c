@@ -54,12 +54,6 @@ reply_db_error(struct request *r, int rc)
 		request_error(r, 500, "internal", "database query failed");
 }
 
-static const char *
-columns_for(const struct profile *p)
-{
-	return p->has_brand ? CATALOG_COLUMNS_BRAND : CATALOG_COLUMNS;
-}
-
 void
 h_products_list(struct request *r, struct app *app)
 {
@@ -196,7 +190,7 @@ h_products_list(struct request *r, struct app *app)
 
 	buf_reset(&sql);
 	buf_printf(&sql, "SELECT %s FROM %s%s ORDER BY %s %s%s LIMIT $%d "
-	    "OFFSET $%d", columns_for(p), table, where.data ? where.data : "",
+	    "OFFSET $%d", catalog_columns(p), table, where.data ? where.data : "",
 	    sort_col, desc ? "DESC NULLS LAST" : "ASC NULLS LAST",
 	    strcmp(sort_col, "product_id") == 0 ? "" :
 	    desc ? ", product_id DESC" : ", product_id ASC",
@@ -259,7 +253,7 @@ h_product_get(struct request *r, struct app *app)
 	snprintf(idbuf, sizeof(idbuf), "%lld", id);
 	vals[0] = idbuf;
 	buf_printf(&sql, "SELECT %s FROM %s WHERE product_id = $1",
-	    columns_for(p), table);
+	    catalog_columns(p), table);
 	if ((res = db_query(&app->db, sql.data, 1, vals, &rc)) == NULL) {
 		reply_db_error(r, rc);
 		goto out;

@@ -579,6 +579,27 @@ sub vsd_sync {
 	return $j;
 }
 
+# POST a multipart/form-data body to fashiond through nginx.  FIELDS is a
+# list of [name, value] or [name, value, filename, content-type];
+# returns ($status, $decoded_json, $headers, $raw).
+sub multipart {
+	my ($self, $path, @fields) = @_;
+	my $b = 'fashiontest' . int(rand(1e9));
+	my $body = '';
+	for my $f (@fields) {
+		my ($name, $value, $file, $ct) = @$f;
+		$body .= "--$b\r\nContent-Disposition: form-data; name=\"$name\""
+		    . (defined $file ? "; filename=\"$file\"" : '') . "\r\n"
+		    . (defined $ct ? "Content-Type: $ct\r\n" : '') . "\r\n"
+		    . $value . "\r\n";
+	}
+	$body .= "--$b--\r\n";
+	my ($st, $h, $raw) = $self->http('POST', $path, body => $body,
+	    headers => { 'Content-Type' => "multipart/form-data; boundary=$b" },
+	    timeout => 30);
+	return ($st, decode_json_or_undef($raw), $h, $raw);
+}
+
 # POST an invocation to fashion-clipd through nginx:
 # ($status, $decoded_json, $headers, $raw_body).
 sub clip_invoke {
@@ -806,7 +827,7 @@ http {
     server {
         listen 127.0.0.1:$self->{http_port};
         server_name localhost;
-        client_max_body_size 2m;
+        client_max_body_size 12m;	# as etc/nginx: photo uploads
 
         location /api/v1/ {
             fastcgi_pass fashiond;
