@@ -12,7 +12,6 @@
 #include "http_client.h"
 
 #define CLIP_JSON_DEPTH	8	/* {"predictions": [[...]]} needs 3 */
-#define CLIP_MSG_MAX	200	/* bytes of a server message quoted */
 
 struct clip_client {
 	struct http_client *http;
@@ -193,41 +192,6 @@ encode_row(struct clip_client *c, const struct clip_input *r, size_t i,
 	return CLIP_OK;
 }
 
-/* The server's {"error_code", "message"} as text, or "" */
-static void
-server_message(const struct buf *resp, char *msg, size_t len)
-{
-	struct json_tokener *tok;
-	struct json_object *o = NULL, *code, *m;
-	const char *cs = NULL, *ms = NULL;
-	size_t i;
-
-	msg[0] = '\0';
-	if (resp->len == 0 || resp->len > (size_t)HTTP_MAX_RESPONSE ||
-	    (tok = json_tokener_new_ex(CLIP_JSON_DEPTH)) == NULL)
-		return;
-	o = json_tokener_parse_ex(tok, resp->data, (int)resp->len);
-	json_tokener_free(tok);
-	if (o == NULL || !json_object_is_type(o, json_type_object))
-		goto out;
-	if (json_object_object_get_ex(o, "error_code", &code) &&
-	    json_object_is_type(code, json_type_string))
-		cs = json_object_get_string(code);
-	if (json_object_object_get_ex(o, "message", &m) &&
-	    json_object_is_type(m, json_type_string))
-		ms = json_object_get_string(m);
-	if (cs != NULL && ms != NULL)
-		snprintf(msg, len, "%.64s: %.*s", cs, CLIP_MSG_MAX, ms);
-	else if (ms != NULL || cs != NULL)
-		snprintf(msg, len, "%.*s", CLIP_MSG_MAX, ms ? ms : cs);
-	/* one line of printable text in our messages */
-	for (i = 0; msg[i] != '\0'; i++)
-		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
-			msg[i] = ' ';
-out:
-	json_object_put(o);
-}
-
 /* Parse {"predictions": [[CLIP_DIM numbers] x N]} into OUT. */
 static int
 parse_predictions(const struct buf *resp, size_t n, float *out, char *err,
@@ -313,7 +277,7 @@ static int
 invoke(struct clip_client *c, size_t first, size_t n, float *out, char *err,
     size_t errlen)
 {
-	char why[512], msg[CLIP_MSG_MAX + 80];
+	char why[512], msg[HTTP_MSG_MAX + 80];
 	long status;
 	int r;
 
@@ -342,7 +306,7 @@ invoke(struct clip_client *c, size_t first, size_t n, float *out, char *err,
 			    "%s", c->url, first, first + n - 1, why);
 		return r;
 	}
-	server_message(&c->resp, msg, sizeof(msg));
+	http_error_message(&c->resp, msg, sizeof(msg));
 	snprintf(err, errlen, "CLIP endpoint %s answered %ld%s%s", c->url,
 	    status, msg[0] ? ": " : "", msg);
 	if (status == 504 || status == 408)
@@ -410,7 +374,7 @@ int
 clip_ready(struct clip_client *c, char *err, size_t errlen)
 {
 	struct json_object *o = NULL, *st, *ready;
-	char why[512], msg[CLIP_MSG_MAX + 80];
+	char why[512], msg[HTTP_MSG_MAX + 80];
 	long status;
 	int r;
 
@@ -423,7 +387,7 @@ clip_ready(struct clip_client *c, char *err, size_t errlen)
 		    CLIP_TIMEOUT : CLIP_ERROR;
 	}
 	if (status != 200) {
-		server_message(&c->resp, msg, sizeof(msg));
+		http_error_message(&c->resp, msg, sizeof(msg));
 		snprintf(err, errlen, "CLIP endpoint %s answered %ld%s%s",
 		    c->describe_url, status, msg[0] ? ": " : "", msg);
 		return status >= 500 || status == 429 ? CLIP_DOWN : CLIP_BAD;

@@ -973,3 +973,37 @@ http_get(struct http_client *h, const char *url, long *status,
 {
 	return request(h, HTTP_M_GET, url, NULL, 0, status, resp, err, errlen);
 }
+
+void
+http_error_message(const struct buf *resp, char *msg, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *code, *m;
+	const char *cs = NULL, *ms = NULL;
+	size_t i;
+
+	msg[0] = '\0';
+	if (resp->len == 0 || resp->len > (size_t)HTTP_MAX_RESPONSE ||
+	    (tok = json_tokener_new_ex(8)) == NULL)
+		return;
+	o = json_tokener_parse_ex(tok, resp->data, (int)resp->len);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(o, "error_code", &code) &&
+	    json_object_is_type(code, json_type_string))
+		cs = json_object_get_string(code);
+	if (json_object_object_get_ex(o, "message", &m) &&
+	    json_object_is_type(m, json_type_string))
+		ms = json_object_get_string(m);
+	if (cs != NULL && ms != NULL)
+		snprintf(msg, len, "%.64s: %.*s", cs, HTTP_MSG_MAX, ms);
+	else if (ms != NULL || cs != NULL)
+		snprintf(msg, len, "%.*s", HTTP_MSG_MAX, ms ? ms : cs);
+	/* one line of printable text in our messages */
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = ' ';
+out:
+	json_object_put(o);
+}

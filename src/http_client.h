@@ -124,6 +124,15 @@ int	http_post_json(struct http_client *, const char *url, const char *body,
 int	http_get(struct http_client *, const char *url, long *status,
 	    struct buf *resp, char *err, size_t errlen);
 
+#define HTTP_MSG_MAX	200	/* bytes of a server message quoted */
+
+/*
+ * A Databricks error body {"error_code": C, "message": M} as "C: M" (or
+ * whichever is there; "" when neither), M cut to HTTP_MSG_MAX bytes,
+ * control characters as spaces: for the caller's error messages.
+ */
+void	http_error_message(const struct buf *resp, char *msg, size_t len);
+
 /*
  * Parse the value of a Retry-After header (S, LEN bytes, surrounding
  * whitespace allowed): delta-seconds give *MS = seconds * 1000 (at most

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -438,4 +439,24 @@ parse_price(const char *s, double *out)
 		return REQ_ERROR;
 	*out = v;
 	return REQ_OK;
+}
+
+int
+request_bearer_ok(const struct request *r, const char *token)
+{
+	const char *h = request_env(r, "HTTP_AUTHORIZATION");
+	size_t n, i;
+	unsigned char d = 0;
+
+	if (token == NULL)
+		return 1;
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	n = strlen(token);
+	if (strlen(h) != n)
+		return 0;
+	for (i = 0; i < n; i++)	/* constant time in the token's bytes */
+		d |= (unsigned char)(h[i] ^ token[i]);
+	return d == 0;
 }

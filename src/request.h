@@ -82,6 +82,12 @@ void	 request_error_style(int style);
 void	 request_error(struct request *, int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * 1 when TOKEN is NULL (none required) or the request carries
+ * "Authorization: Bearer TOKEN" (compared in constant time), else 0.
+ */
+int	 request_bearer_ok(const struct request *r, const char *token);
+
 /* Parse a decimal integer in [min, max]; REQ_OK or REQ_ERROR. */
 int	 parse_int(const char *s, long long min, long long max, long long *out);
 /* Parse a finite decimal number >= 0 without exponent; REQ_OK/REQ_ERROR. */

@@ -16,7 +16,6 @@
 #include "vs_client.h"
 
 #define VS_JSON_DEPTH	32	/* a page needs 4; leave room for extra members */
-#define VS_MSG_MAX	200	/* bytes of a server message quoted */
 #define VS_NAME_SHOWN	40	/* bytes of a client's filter key shown */
 #define VS_PATH		"/api/2.0/vector-search/indexes/"
 
@@ -175,35 +174,6 @@ parse_object(const char *json, size_t len, struct json_object **op,
 	return VS_OK;
 }
 
-/* The server's {"error_code", "message"} as one line of text, or "". */
-static void
-server_message(const struct buf *resp, char *msg, size_t len)
-{
-	struct json_object *o = NULL, *code, *m;
-	const char *cs = NULL, *ms = NULL;
-	char why[64];
-	size_t i;
-
-	msg[0] = '\0';
-	if (parse_object(resp->data, resp->len, &o, why, sizeof(why)) !=
-	    VS_OK)
-		return;
-	if (json_object_object_get_ex(o, "error_code", &code) &&
-	    json_object_is_type(code, json_type_string))
-		cs = json_object_get_string(code);
-	if (json_object_object_get_ex(o, "message", &m) &&
-	    json_object_is_type(m, json_type_string))
-		ms = json_object_get_string(m);
-	if (cs != NULL && ms != NULL)
-		snprintf(msg, len, "%.64s: %.*s", cs, VS_MSG_MAX, ms);
-	else if (ms != NULL || cs != NULL)
-		snprintf(msg, len, "%.*s", VS_MSG_MAX, ms ? ms : cs);
-	for (i = 0; msg[i] != '\0'; i++)
-		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
-			msg[i] = ' ';
-	json_object_put(o);
-}
-
 /*
  * One request to c->url: POST c->body when POST, else GET.  VS_OK with a
  * 2xx answer in c->resp, else the VS_* its outcome maps to.
@@ -211,7 +181,7 @@ server_message(const struct buf *resp, char *msg, size_t len)
 static int
 call(struct vs_client *c, int post, char *err, size_t errlen)
 {
-	char why[512], msg[VS_MSG_MAX + 80];
+	char why[512], msg[HTTP_MSG_MAX + 80];
 	long status = 0;
 	int r;
 
@@ -239,7 +209,7 @@ call(struct vs_client *c, int post, char *err, size_t errlen)
 	}
 	if (status >= 200 && status <= 299)
 		return VS_OK;
-	server_message(&c->resp, msg, sizeof(msg));
+	http_error_message(&c->resp, msg, sizeof(msg));
 	snprintf(err, errlen, "Vector Search %s answered %ld%s%s", c->url.data,
 	    status, msg[0] ? ": " : "", msg);
 	if (status == 404)

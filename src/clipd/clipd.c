@@ -95,27 +95,6 @@ adapt(struct settings *s, char *err, size_t errlen)
 	return POOL_OK;
 }
 
-/* Constant-time comparison of the bearer token. */
-static int
-authorized(const struct clipd *c, struct request *r)
-{
-	const char *h = request_env(r, "HTTP_AUTHORIZATION");
-	size_t n, i;
-	unsigned char d = 0;
-
-	if (c->token == NULL)
-		return 1;
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
-	h += 7;
-	n = strlen(c->token);
-	if (strlen(h) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		d |= (unsigned char)(h[i] ^ c->token[i]);
-	return d == 0;
-}
-
 /* "/prefix{name}suffix" -> name (into OUT), or 0 when PATH has another shape. */
 static int
 match(const char *path, const char *prefix, const char *suffix, char *out,
@@ -212,7 +191,7 @@ route(struct clipd *c, struct request *r)
 	char name[256];
 	int inv;
 
-	if (!authorized(c, r)) {
+	if (!request_bearer_ok(r, c->token)) {
 		request_error(r, 401, "UNAUTHENTICATED", "missing or wrong bearer "
 		    "token");
 		return;

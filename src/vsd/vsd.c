@@ -160,27 +160,6 @@ adapt(struct settings *s, char *err, size_t errlen)
 	return POOL_OK;
 }
 
-/* Constant-time comparison of the bearer token. */
-static int
-authorized(const struct vsd *v, struct request *r)
-{
-	const char *h = request_env(r, "HTTP_AUTHORIZATION");
-	size_t n, i;
-	unsigned char d = 0;
-
-	if (v->token == NULL)
-		return 1;
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
-	h += 7;
-	n = strlen(v->token);
-	if (strlen(h) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		d |= (unsigned char)(h[i] ^ v->token[i]);
-	return d == 0;
-}
-
 /*
  * The snapshot of X as it is on disk now: reopened when the file was
  * replaced since.  0 with X->snap usable, -1 when there is none (never
@@ -804,7 +783,7 @@ route(struct vsd *v, struct request *r)
 	struct vindex *x;
 	size_t n;
 
-	if (!authorized(v, r)) {
+	if (!request_bearer_ok(r, v->token)) {
 		request_error(r, 401, "UNAUTHENTICATED", "missing or wrong bearer "
 		    "token");
 		return;
