@@ -294,17 +294,19 @@ invoke(struct clip_client *c, size_t first, size_t n, float *out, char *err,
 		return CLIP_TIMEOUT;
 	case HTTP_AUTH_FAILED:
 		snprintf(err, errlen, "CLIP endpoint %s: %s", c->url, why);
-		return CLIP_BAD;
+		return CLIP_UPSTREAM;
 	default:
 		snprintf(err, errlen, "CLIP endpoint: %s", why);
 		return CLIP_ERROR;
 	}
 	if (status >= 200 && status <= 299) {
 		r = parse_predictions(&c->resp, n, out, why, sizeof(why));
-		if (r != CLIP_OK)
+		if (r != CLIP_OK) {
 			snprintf(err, errlen, "CLIP endpoint %s: records %zu..%zu: "
 			    "%s", c->url, first, first + n - 1, why);
-		return r;
+			return r == CLIP_BAD ? CLIP_UPSTREAM : r;
+		}
+		return CLIP_OK;
 	}
 	http_error_message(&c->resp, msg, sizeof(msg));
 	snprintf(err, errlen, "CLIP endpoint %s answered %ld%s%s", c->url,
@@ -313,6 +315,8 @@ invoke(struct clip_client *c, size_t first, size_t n, float *out, char *err,
 		return CLIP_TIMEOUT;
 	if (status == 429 || status >= 500)
 		return CLIP_DOWN;
+	if (status == 401 || status == 403)
+		return CLIP_UPSTREAM;
 	return CLIP_BAD;
 }
 

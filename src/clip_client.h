@@ -24,8 +24,10 @@
 #define CLIP_OK		 0
 #define CLIP_DOWN	-1	/* unreachable, or 429/5xx after the retries */
 #define CLIP_TIMEOUT	-2	/* no answer in time (or 504/408) */
-#define CLIP_BAD	-3	/* refused (4xx) or malformed answer, bad input row */
+#define CLIP_BAD	-3	/* the rows were refused (4xx), or a bad input row */
 #define CLIP_ERROR	-4	/* local failure: out of memory, bad URL */
+#define CLIP_UPSTREAM	-5	/* credentials refused (401/403, OAuth), or an
+				   answer that is not the protocol's */
 
 /* One record: exactly one of text and image is set. */
 struct clip_input {

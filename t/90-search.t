@@ -251,6 +251,14 @@ is($st, 200, 'CLIP down: the catalog still answers');
 is($d->{clip}{status}, 'down', 'health: clip down');
 is($d->{search}, 'degraded', 'health: search degraded');
 is($d->{status}, 'ok', 'health: status (the database) still ok');
+
+# The CLIP endpoint refusing fashiond's credentials is the upstream's
+# trouble (502), not the shopper's photo.
+$t->start_clipd({ DATABRICKS_TOKEN => 'only-clipd-knows' });
+$t->is_json_error([ $t->multipart('/api/v1/search/image',
+    [ 'image', $jpeg, 'w.jpg' ]) ], 502, 'upstream_error',
+    'CLIP endpoint answering 401 -> 502, not invalid_image');
+$t->stop_clipd;
 $t->start_clipd;
 
 # Vector Search too slow: its processes stopped, fashiond gives up after

@@ -239,7 +239,8 @@ run_search(struct request *r, struct app *app, struct search *s)
 		if (shown++ > 0)
 			buf_puts(&r->body, ",");
 		catalog_product_json(&r->body, res, row, p);
-		r->body.len--;		/* reopen the object: add the score */
+		if (!buf_failed(&r->body))
+			r->body.len--;	/* reopen the object: add the score */
 		buf_printf(&r->body, ",\"similarity_score\":%.6f}",
 		    hits[i].score);
 	}

@@ -852,6 +852,7 @@ vsd_init(struct vsd *v, const struct settings *s)
 	memset(v, 0, sizeof(*v));
 	v->cfg = s;
 	for (i = 0; i < s->vs_nindexes; i++) {
+		v->nidx = i + 1;
 		v->idx[i].decl = &s->vs_indexes[i];
 		if (index_path(s, s->vs_indexes[i].name, "snap", v->idx[i].path,
 		    sizeof(v->idx[i].path)) != 0) {
@@ -860,7 +861,6 @@ vsd_init(struct vsd *v, const struct settings *s)
 		}
 		(void)refresh(&v->idx[i]);	/* map now, not on a query */
 	}
-	v->nidx = s->vs_nindexes;
 	if ((v->hits = calloc((size_t)s->vs_page_size, sizeof(*v->hits))) ==
 	    NULL) {
 		log_crit("out of memory");
