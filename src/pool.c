@@ -462,3 +462,24 @@ pool_run(struct settings *cfg, pool_worker_fn worker, pool_adapt_fn adapt)
 	config_free(m.cfg);
 	return rc;
 }
+
+int
+pool_serve_as(struct settings *s, const char *listen, const char *pidfile,
+    int workers, long max_body, char *err, size_t errlen)
+{
+	char *l = strdup(listen), *p = strdup(pidfile);
+
+	if (l == NULL || p == NULL) {
+		free(l);
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return POOL_ERROR;
+	}
+	free(s->listen);
+	free(s->pidfile);
+	s->listen = l;
+	s->pidfile = p;
+	s->workers = workers;
+	s->max_body = max_body;
+	return POOL_OK;
+}

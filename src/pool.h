@@ -39,6 +39,15 @@ typedef int (*pool_worker_fn)(const struct settings *s, int listen_fd);
 typedef int (*pool_adapt_fn)(struct settings *s, char *err, size_t errlen);
 
 /*
+ * For an adapt function: make S's server.* fields those of another
+ * service (its listen address, pid file, workers, largest body).
+ * POOL_OK, or POOL_ERROR ("out of memory" in ERR) with S unchanged.
+ */
+int	pool_serve_as(struct settings *s, const char *listen,
+	    const char *pidfile, int workers, long max_body, char *err,
+	    size_t errlen);
+
+/*
  * Run the master with the already-loaded (and adapted) settings S, owned
  * by the pool from now on; reloads re-read S->path and pass the result
  * through ADAPT when it is not NULL.  Returns the exit status.

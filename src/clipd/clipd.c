@@ -73,26 +73,12 @@ static int
 adapt(struct settings *s, char *err, size_t errlen)
 {
 	struct model m;
-	char *l, *p;
 
 	if (model_open(model_path(s), &m, err, errlen) != MODEL_OK)
 		return POOL_ERROR;
 	model_close(&m);
-	l = strdup(s->clip_listen);
-	p = strdup(s->clip_pidfile);
-	if (l == NULL || p == NULL) {
-		free(l);
-		free(p);
-		snprintf(err, errlen, "out of memory");
-		return POOL_ERROR;
-	}
-	free(s->listen);
-	free(s->pidfile);
-	s->listen = l;
-	s->pidfile = p;
-	s->workers = s->clip_workers;
-	s->max_body = s->clip_max_body;
-	return POOL_OK;
+	return pool_serve_as(s, s->clip_listen, s->clip_pidfile,
+	    s->clip_workers, s->clip_max_body, err, errlen);
 }
 
 /* "/prefix{name}suffix" -> name (into OUT), or 0 when PATH has another shape. */

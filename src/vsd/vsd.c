@@ -139,25 +139,10 @@ index_path(const struct settings *s, const char *name, const char *ext,
 static int
 adapt(struct settings *s, char *err, size_t errlen)
 {
-	char *l, *p;
-
 	if (make_dirs(s->vs_data_dir, err, errlen) != 0)
 		return POOL_ERROR;
-	l = strdup(s->vs_listen);
-	p = strdup(s->vs_pidfile);
-	if (l == NULL || p == NULL) {
-		free(l);
-		free(p);
-		snprintf(err, errlen, "out of memory");
-		return POOL_ERROR;
-	}
-	free(s->listen);
-	free(s->pidfile);
-	s->listen = l;
-	s->pidfile = p;
-	s->workers = s->vs_workers;
-	s->max_body = s->vs_max_body;
-	return POOL_OK;
+	return pool_serve_as(s, s->vs_listen, s->vs_pidfile, s->vs_workers,
+	    s->vs_max_body, err, errlen);
 }
 
 /*
