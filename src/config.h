@@ -22,6 +22,8 @@ struct profile {
 	char	*products;	/* products table (unqualified) */
 	char	*users;		/* users table */
 	char	*user_features;	/* user preferences / style features table */
+	char	*sessions;	/* login sessions table */
+	char	*likes;		/* liked products table */
 	char	*embeddings;	/* separate embeddings table, "" if denormalised */
 	char	*vs_endpoint;	/* Vector Search endpoint name */
 	char	*image_index;	/* VS index used for image search */

@@ -154,6 +154,7 @@ request_begin(struct request *r, FCGX_Request *fcgx)
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body);
+	buf_init(&r->headers);
 	buf_init(&r->input);
 	r->status = 200;
 	if (fcgx != NULL) {
@@ -362,18 +363,20 @@ request_send(struct request *r)
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"
-	    "%s%s%s"
-	    "\r\n", r->status, status_text(r->status), r->body.len,
+	    "%s%s%s", r->status, status_text(r->status), r->body.len,
 	    r->allow ? "Allow: " : "", r->allow ? r->allow : "",
 	    r->allow ? "\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(head))
+	if (n < 0 || (size_t)n >= sizeof(head) - 2 || buf_failed(&r->headers))
 		return;
+	buf_add(&r->headers, "\r\n", 2);	/* end of the header */
 	if (r->out != NULL) {
 		FCGX_PutStr(head, n, r->out);
+		FCGX_PutStr(r->headers.data, (int)r->headers.len, r->out);
 		FCGX_PutStr(r->body.data ? r->body.data : "", (int)r->body.len,
 		    r->out);
 	} else {
 		fwrite(head, 1, (size_t)n, stdout);
+		fwrite(r->headers.data, 1, r->headers.len, stdout);
 		fwrite(r->body.data ? r->body.data : "", 1, r->body.len, stdout);
 		fflush(stdout);
 	}
@@ -393,6 +396,7 @@ request_end(struct request *r)
 	for (i = 0; i < REQ_MAX_CAPTURES; i++)
 		free(r->captures[i]);
 	buf_free(&r->body);
+	buf_free(&r->headers);
 	buf_free(&r->input);
 	log_set_request(NULL);
 	memset(r, 0, sizeof(*r));
@@ -459,4 +463,21 @@ request_bearer_ok(const struct request *r, const char *token)
 	for (i = 0; i < n; i++)	/* constant time in the token's bytes */
 		d |= (unsigned char)(h[i] ^ token[i]);
 	return d == 0;
+}
+
+void
+request_header(struct request *r, const char *name, const char *fmt, ...)
+{
+	char v[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(v) || strpbrk(v, "\r\n") != NULL) {
+		log_warn("response header %s dropped: too long or CR/LF", name);
+		return;
+	}
+	buf_printf(&r->headers, "%s: %s\r\n", name, v);
 }

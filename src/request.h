@@ -42,6 +42,8 @@ struct request {
 	/* response */
 	int		 status;
 	const char	*allow;		/* Allow header for 405 */
+	struct buf	 headers;	/* extra header lines, each ending "\r\n"
+					   (request_header) */
 	struct buf	 body;		/* JSON */
 };
 
@@ -57,6 +59,10 @@ int	 request_begin(struct request *r, FCGX_Request *fcgx);
  */
 int	 request_read_body(struct request *r, long max, int *close_conn);
 void	 request_send(struct request *r);
+/* Add "NAME: VALUE" to the response (Set-Cookie, Retry-After...); VALUE
+ * must not hold CR or LF (checked: such a header is dropped). */
+void	 request_header(struct request *r, const char *name, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
 void	 request_end(struct request *r);
 
 const char *request_env(const struct request *, const char *name);

@@ -53,6 +53,8 @@ run_profile(struct ctl *c, const char *dir, const struct profile *p)
 		{ "embeddings", p->embeddings },
 		{ "users", p->users },
 		{ "user_features", p->user_features },
+		{ "sessions", p->sessions },
+		{ "likes", p->likes },
 	};
 	struct buf text, sql;
 	char path[4096], err[512];
