@@ -52,4 +52,24 @@ int	auth_require_self(struct request *r, struct app *app, long long *uid);
 /* 0 when R may change state (see above), else -1 with 403 "csrf" set. */
 int	auth_check_origin(struct request *r);
 
+/* For the auth handlers. */
+#define AUTH_HASH_MAX	128	/* crypto_pwhash_STRBYTES */
+#define AUTH_TOKEN_LEN	43	/* base64url of 32 bytes, no padding */
+#define AUTH_KEY_LEN	66	/* "\x" + hex of the token's SHA-256 */
+
+/* Argon2id hash of PW (LEN bytes) into OUT; 0, or -1 (out of memory). */
+int	auth_hash_password(const char *pw, size_t len, char out[AUTH_HASH_MAX]);
+/*
+ * 1 when PW matches HASH.  HASH NULL (no such account) verifies against a
+ * hash of its own and answers 0, so both failures take the same time.
+ */
+int	auth_verify_password(const char *hash, const char *pw, size_t len);
+/* A new random session TOKEN (for the cookie) and its KEY (for SQL). */
+int	auth_new_session(char token[AUTH_TOKEN_LEN + 1],
+	    char key[AUTH_KEY_LEN + 1]);
+/* KEY of the session cookie R carries; -1 when it has none. */
+int	auth_session_key(const struct request *r, char key[AUTH_KEY_LEN + 1]);
+/* Set-Cookie for TOKEN, or one that clears the cookie (TOKEN NULL). */
+void	auth_set_cookie(struct request *r, const char *token);
+
 #endif

@@ -34,6 +34,15 @@ const struct route fashiond_routes[] = {
 	{ "POST", "/api/v1/search/image", h_search_image },
 	{ "POST", "/api/v1/search/cross-modal", h_search_cross_modal },
 	{ "GET", "/api/v1/health", h_health },
+	{ "POST", "/api/v1/auth/signup", h_signup },
+	{ "POST", "/api/v1/auth/login", h_login },
+	{ "POST", "/api/v1/auth/logout", h_logout },
+	{ "GET", "/api/v1/me", h_me },
+	{ "GET", "/api/v1/users/{}/preferences", h_prefs_get },
+	{ "PUT", "/api/v1/users/{}/preferences", h_prefs_put },
+	{ "GET", "/api/v1/users/{}/recommendations", h_recommendations },
+	{ "POST", "/api/v1/users/{}/likes/{}", h_like_add },
+	{ "DELETE", "/api/v1/users/{}/likes/{}", h_like_delete },
 	{ NULL, NULL, NULL }
 };
 

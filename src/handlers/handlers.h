@@ -10,6 +10,11 @@
  *   POST /api/v1/search/image            h_search_image       handlers/search.c
  *   POST /api/v1/search/cross-modal      h_search_cross_modal handlers/search.c
  *   GET /api/v1/health                   h_health             handlers/health.c
+ *   POST /api/v1/auth/signup|login|logout h_signup, h_login, h_logout  handlers/auth.c
+ *   GET /api/v1/me                       h_me                 handlers/auth.c
+ *   GET|PUT /api/v1/users/{id}/preferences  h_prefs_get, h_prefs_put  handlers/users.c
+ *   GET /api/v1/users/{id}/recommendations  h_recommendations    handlers/users.c
+ *   POST|DELETE /api/v1/users/{id}/likes/{product_id}  h_like_add, h_like_delete  handlers/users.c
  */
 #ifndef FASHION_HANDLERS_H
 #define FASHION_HANDLERS_H
@@ -42,6 +47,22 @@ void	h_product_similar(struct request *, struct app *);
 void	h_search_text(struct request *, struct app *);
 void	h_search_image(struct request *, struct app *);
 void	h_search_cross_modal(struct request *, struct app *);
+void	h_signup(struct request *, struct app *);
+void	h_login(struct request *, struct app *);
+void	h_logout(struct request *, struct app *);
+void	h_me(struct request *, struct app *);
+void	h_prefs_get(struct request *, struct app *);
+void	h_prefs_put(struct request *, struct app *);
+void	h_recommendations(struct request *, struct app *);
+void	h_like_add(struct request *, struct app *);
+void	h_like_delete(struct request *, struct app *);
+
+/*
+ * The body of R as a JSON object (json-c; the caller puts it), or NULL
+ * with 415 (not application/json) or 400 "invalid_json" set.
+ */
+struct json_object;
+struct json_object *json_body(struct request *r);
 
 /* Map a db.h error to the JSON response (503 down, 500 failed). */
 void	reply_db_error(struct request *, int rc);

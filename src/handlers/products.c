@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strings.h>
+
+#include <json.h>
+
 #include "handlers.h"
 #include "log.h"
 
@@ -43,6 +47,38 @@ static const char *const sort_columns[] = {
 	"product_id", "price", "year", "product_display_name",
 };
 #define NSORT (sizeof(sort_columns) / sizeof(sort_columns[0]))
+
+struct json_object *
+json_body(struct request *r)
+{
+	const char *ct = request_env(r, "CONTENT_TYPE");
+	struct json_tokener *tok;
+	struct json_object *o = NULL;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+		request_error(r, 415, "unsupported_media_type", "send "
+		    "Content-Type: application/json");
+		return NULL;
+	}
+	if (r->input.len > 0 && r->input.len < 0x7fffffff &&
+	    (tok = json_tokener_new_ex(8)) != NULL) {
+		o = json_tokener_parse_ex(tok, r->input.data, (int)r->input.len);
+		if (o != NULL && (json_tokener_get_error(tok) !=
+		    json_tokener_success ||
+		    json_tokener_get_parse_end(tok) != r->input.len)) {
+			json_object_put(o);
+			o = NULL;
+		}
+		json_tokener_free(tok);
+	}
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		request_error(r, 400, "invalid_json", "the body must be a JSON "
+		    "object");
+		return NULL;
+	}
+	return o;
+}
 
 void
 reply_db_error(struct request *r, int rc)
