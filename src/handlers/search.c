@@ -322,27 +322,11 @@ set_filters(struct request *r, struct app *app, struct search *s,
 static int
 read_json(struct request *r, struct app *app, struct search *s)
 {
-	struct json_tokener *tok;
-	struct json_object *o = NULL;
+	struct json_object *o;
 	int rc = -1;
 
-	if (r->input.len == 0 || (tok = json_tokener_new_ex(8)) == NULL) {
-		request_error(r, 400, "invalid_json", "the body must be a JSON "
-		    "object");
+	if ((o = json_body(r)) == NULL)
 		return -1;
-	}
-	o = json_tokener_parse_ex(tok, r->input.data, (int)r->input.len);
-	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != r->input.len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		request_error(r, 400, "invalid_json", "the body must be a JSON "
-		    "object");
-		goto out;
-	}
 	json_object_object_foreach(o, k, v) {
 		if (strcmp(k, "query") == 0) {
 			if (!json_object_is_type(v, json_type_string)) {
@@ -399,10 +383,7 @@ h_search_text(struct request *r, struct app *app)
 	struct search s;
 
 	search_init(&s, "text", app->cfg->active->text_index);
-	if (!is_json(r))
-		request_error(r, 415, "unsupported_media_type", "send "
-		    "Content-Type: application/json");
-	else if (clients_ready(r, app) && read_json(r, app, &s) == 0 &&
+	if (clients_ready(r, app) && read_json(r, app, &s) == 0 &&
 	    embed_text(r, app, &s, s.vec) == 0)
 		run_search(r, app, &s);
 	buf_free(&s.filters);
