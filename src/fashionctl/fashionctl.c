@@ -1,7 +1,8 @@
 /*
  * fashionctl.c - the operator CLI: create the schemas, load the catalog,
  * migrate it to the new layout, compute its embeddings, verify it, switch
- * the active profile, sync the Vector Search indexes.
+ * the active profile, sync the Vector Search indexes, seed the demo
+ * accounts.
  * See doc/DATA.md.
  */
 #include <getopt.h>
@@ -29,6 +30,7 @@ static const struct command commands[] = {
 	{ "switch",	cmd_switch,	1 },
 	{ "status",	cmd_status,	1 },
 	{ "sync",	cmd_sync,	1 },
+	{ "personas",	cmd_personas,	1 },
 	{ NULL,		NULL,		0 }
 };
 
@@ -58,6 +60,11 @@ usage(FILE *f)
 	    "(vs.url) of the\n"
 	    "                                active profile, of both, or "
 	    "those named\n"
+	    "  personas [--profile PROFILE|--all]\n"
+	    "                                seed the five demo accounts "
+	    "(DEMO ONLY\n"
+	    "                                passwords) with preferences "
+	    "from the catalog\n"
 	    "\n"
 	    "config: -c, else $FASHION_CONFIG, else %s\n"
 	    "images: --images, else $FASHION_IMAGES\n"

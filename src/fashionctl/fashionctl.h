@@ -117,5 +117,6 @@ int	cmd_verify(struct ctl *, int, char **);
 int	cmd_switch(struct ctl *, int, char **);
 int	cmd_status(struct ctl *, int, char **);
 int	cmd_sync(struct ctl *, int, char **);
+int	cmd_personas(struct ctl *, int, char **);
 
 #endif
