@@ -1,4 +1,5 @@
 /* catalog.c - see catalog.h */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,34 @@ catalog_products_table(const struct profile *p, char *buf, size_t len)
 	int n = snprintf(buf, len, "\"%s\".\"%s\"", p->schema, p->products);
 
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int
+catalog_table(const struct profile *p, const char *name, char *buf,
+    size_t len)
+{
+	/* Validated at load like the products table. */
+	int n = snprintf(buf, len, "\"%s\".\"%s\"", p->schema, name);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int
+catalog_parse_vector(const char *t, float *v, size_t dim)
+{
+	char *end;
+	size_t i;
+
+	if (dim == 0 || *t++ != '{')
+		return -1;
+	for (i = 0; i < dim; i++) {
+		v[i] = strtof(t, &end);
+		if (end == t || !isfinite(v[i]) ||
+		    *end != (i == dim - 1 ? '}' : ','))
+			return -1;
+		t = end + 1;
+	}
+	return *t == '\0' ? 0 : -1;
 }
 
 const char *

@@ -38,6 +38,17 @@ struct catalog_cache {
 /* "schema"."table" for P's products, into BUF.  0 or -1 when too long. */
 int	catalog_products_table(const struct profile *p, char *buf, size_t len);
 
+/* "schema"."NAME" for any of P's tables (p->users, p->likes...), into
+ * BUF.  0 or -1 when too long. */
+int	catalog_table(const struct profile *p, const char *name, char *buf,
+	    size_t len);
+
+/*
+ * A real[] as PostgreSQL prints it ("{0.1,-2e-05,...}") into V: 0 when it
+ * holds exactly DIM finite numbers, else -1.
+ */
+int	catalog_parse_vector(const char *text, float *v, size_t dim);
+
 /* CATALOG_COLUMNS or CATALOG_COLUMNS_BRAND, as P has a brand column. */
 const char *catalog_columns(const struct profile *p);
 
