@@ -570,25 +570,6 @@ out:
 	buf_free(&s.filters);
 }
 
-/* "{f,f,...}" (a real[] as text) into V; 0 when it has DIM numbers. */
-static int
-parse_vector(const char *t, float *v)
-{
-	char *end;
-	int i;
-
-	if (*t++ != '{')
-		return -1;
-	for (i = 0; i < DIM; i++) {
-		v[i] = strtof(t, &end);
-		if (end == t || !isfinite(v[i]) ||
-		    *end != (i == DIM - 1 ? '}' : ','))
-			return -1;
-		t = end + 1;
-	}
-	return *t == '\0' ? 0 : -1;
-}
-
 void
 h_product_similar(struct request *r, struct app *app)
 {
@@ -645,7 +626,7 @@ h_product_similar(struct request *r, struct app *app)
 		    "embedding yet (fashionctl embed)", id);
 		goto out;
 	}
-	if (parse_vector(PQgetvalue(res, 0, 0), s.vec) != 0) {
+	if (catalog_parse_vector(PQgetvalue(res, 0, 0), s.vec, DIM) != 0) {
 		request_error(r, 500, "internal", "product %lld has a malformed "
 		    "embedding", id);
 		goto out;
