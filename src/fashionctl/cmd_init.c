@@ -43,9 +43,10 @@ quote_cb(void *arg, const char *ident, struct buf *out)
 	return ctl_ident(arg, ident, out) == CTL_OK ? TMPL_OK : TMPL_ERROR;
 }
 
-/* Expand and run the schema file of profile P (inside the transaction). */
+/* Expand and run DIR/FILE.sql for profile P (inside the transaction). */
 static int
-run_profile(struct ctl *c, const char *dir, const struct profile *p)
+run_file(struct ctl *c, const char *dir, const char *file,
+    const struct profile *p)
 {
 	struct tmpl_var vars[] = {
 		{ "schema", p->schema },
@@ -63,7 +64,7 @@ run_profile(struct ctl *c, const char *dir, const struct profile *p)
 
 	buf_init(&text);
 	buf_init(&sql);
-	n = snprintf(path, sizeof(path), "%s/%s.sql", dir, p->name);
+	n = snprintf(path, sizeof(path), "%s/%s.sql", dir, file);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		ctl_warnx("%s: path too long", dir);
 		goto fail;
@@ -111,8 +112,11 @@ cmd_init(struct ctl *c, int argc, char **argv)
 	if (ctl_cmd(c, "init", "SET LOCAL client_min_messages = warning") !=
 	    CTL_OK)
 		goto fail;
+	/* Each layout's catalog tables, then the same shopper tables. */
 	for (i = 0; i < 2; i++)
-		if (run_profile(c, dir, &c->cfg->profiles[i]) != CTL_OK)
+		if (run_file(c, dir, c->cfg->profiles[i].name,
+		    &c->cfg->profiles[i]) != CTL_OK ||
+		    run_file(c, dir, "users", &c->cfg->profiles[i]) != CTL_OK)
 			goto fail;
 	if (ctl_cmd(c, "commit", "COMMIT") != CTL_OK)
 		goto fail;
