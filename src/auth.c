@@ -117,18 +117,25 @@ auth_require_self(struct request *r, struct app *app, long long *uid)
 	return 0;
 }
 
-/* The host[:port] of "scheme://host[:port][/...]", into OUT; -1 if none. */
+/*
+ * The host name of "scheme://host[:port][/...]" (U) or of "host[:port]"
+ * (U without "://"), into OUT without the port; -1 if none.  IPv6
+ * literals keep their brackets.
+ */
 static int
-url_host(const char *u, char *out, size_t len)
+host_name(const char *u, char *out, size_t len)
 {
 	const char *s = strstr(u, "://");
 	size_t n;
 
-	if (s == NULL || (size_t)(s - u) > 5)
+	if (s != NULL && (size_t)(s - u) > 5)
 		return -1;
-	s += 3;
-	n = strcspn(s, "/?#");
-	if (n == 0 || n >= len)
+	s = s != NULL ? s + 3 : u;
+	if (*s == '[')
+		n = strcspn(s, "]") + 1;
+	else
+		n = strcspn(s, ":/?#");
+	if (n == 0 || n >= len || (s[0] == '[' && s[n - 1] != ']'))
 		return -1;
 	memcpy(out, s, n);
 	out[n] = '\0';
@@ -140,12 +147,13 @@ auth_check_origin(struct request *r)
 {
 	const char *host = request_env(r, "HTTP_HOST");
 	const char *o = request_env(r, "HTTP_ORIGIN");
-	char h[256];
+	char a[256], b[256];
 
 	if (o == NULL || o[0] == '\0' || strcmp(o, "null") == 0)
 		o = request_env(r, "HTTP_REFERER");
-	if (host != NULL && o != NULL && url_host(o, h, sizeof(h)) == 0 &&
-	    strcasecmp(h, host) == 0)
+	if (host != NULL && o != NULL && strstr(o, "://") != NULL &&
+	    host_name(o, a, sizeof(a)) == 0 &&
+	    host_name(host, b, sizeof(b)) == 0 && strcasecmp(a, b) == 0)
 		return 0;
 	request_error(r, 403, "csrf", "cross-site request refused: the Origin "
 	    "(or Referer) header must name this site");

@@ -10,7 +10,9 @@
  * row is refused (and deleted).
  * State-changing requests (POST, PUT, DELETE) must come from the site:
  * their Origin header, or failing that their Referer, must name the host
- * the request was sent to (HTTP_HOST); otherwise 403 "csrf".
+ * the request was sent to (HTTP_HOST); otherwise 403 "csrf".  Host names
+ * are compared, not ports: nginx passes $host, which has none (and
+ * SameSite cookies do not tell ports apart either).
  */
 #ifndef FASHION_AUTH_H
 #define FASHION_AUTH_H

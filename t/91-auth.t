@@ -114,6 +114,14 @@ $t->is_json_error([ req('POST', '/api/v1/auth/logout', undef, session => $tok,
     headers => { Origin => 'https://evil.example' }) ], 403, 'csrf',
     'logout from another site -> 403 (and the session lives)');
 is((req('GET', '/api/v1/me', undef, session => $tok))[0], 200, '... still signed in');
+# Behind nginx, HTTP_HOST is $host (no port) while the browser's Origin
+# has one (https://localhost:8443): host names are compared.
+is((req('POST', '/api/v1/auth/login', \%ada,
+    headers => { Origin => 'https://LOCALHOST:8443' }))[0], 200,
+    'an Origin with a port, same host name: accepted');
+$t->is_json_error([ req('POST', '/api/v1/auth/login', \%ada,
+    headers => { Origin => 'https://localhost.evil.example:8443' }) ], 403, 'csrf',
+    'a host name that only starts like ours -> 403');
 @r = req('POST', '/api/v1/auth/login', \%ada, no_origin => 1,
     headers => { Referer => "$ORIGIN/account.html" });
 is($r[0], 200, 'no Origin but a same-site Referer: accepted');
@@ -124,8 +132,8 @@ is($r[0], 200, 'login (any case of the address): 200');
 my $tok2 = cookie_of($r[2]);
 ok($tok2 && $tok2 ne $tok, 'a new session token');
 is((req('GET', '/api/v1/me', undef, session => $tok2))[0], 200, 'the new session works');
-is(q1("SELECT count(*) FROM fashion_sota.sessions WHERE user_id = $user->{user_id}"), 3,
-    'three sessions of Ada (signup, Referer login, login)');
+is(q1("SELECT count(*) FROM fashion_sota.sessions WHERE user_id = $user->{user_id}"), 4,
+    'four sessions of Ada (signup, Origin with a port, Referer login, login)');
 
 my (@wrong, @unknown);
 for (1 .. 3) {
