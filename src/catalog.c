@@ -63,14 +63,13 @@ static const struct {
 };
 
 void
-catalog_product_json(struct buf *b, const PGresult *res, int row,
+catalog_product_fields(struct buf *b, const PGresult *res, int row,
     const struct profile *p)
 {
 	int c, ncols = p->has_brand ? 13 : 12;
 	char url[256];
 	long id;
 
-	buf_add(b, "{", 1);
 	for (c = 0; c < ncols; c++) {
 		buf_printf(b, "%s\"%s\":", c ? "," : "", columns[c].name);
 		if (PQgetisnull(res, row, c) ||
@@ -88,6 +87,14 @@ catalog_product_json(struct buf *b, const PGresult *res, int row,
 		buf_puts(b, ",\"image_url\":");
 		buf_json_str(b, url);
 	}
+}
+
+void
+catalog_product_json(struct buf *b, const PGresult *res, int row,
+    const struct profile *p)
+{
+	buf_add(b, "{", 1);
+	catalog_product_fields(b, res, row, p);
 	buf_add(b, "}", 1);
 }
 

@@ -52,7 +52,13 @@ int	catalog_parse_vector(const char *text, float *v, size_t dim);
 /* CATALOG_COLUMNS or CATALOG_COLUMNS_BRAND, as P has a brand column. */
 const char *catalog_columns(const struct profile *p);
 
-/* Append row ROW of RES (selected with CATALOG_COLUMNS[_BRAND]) as JSON. */
+/*
+ * Append row ROW of RES (selected with CATALOG_COLUMNS[_BRAND]) as a JSON
+ * object; catalog_product_fields appends its members only ("k":v,...), for
+ * callers that add their own (scores) before the closing brace.
+ */
+void	catalog_product_fields(struct buf *b, const PGresult *res, int row,
+	    const struct profile *p);
 void	catalog_product_json(struct buf *b, const PGresult *res, int row,
 	    const struct profile *p);
 

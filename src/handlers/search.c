@@ -238,9 +238,8 @@ run_search(struct request *r, struct app *app, struct search *s)
 			continue;	/* gone from the catalog since the sync */
 		if (shown++ > 0)
 			buf_puts(&r->body, ",");
-		catalog_product_json(&r->body, res, row, p);
-		if (!buf_failed(&r->body))
-			r->body.len--;	/* reopen the object: add the score */
+		buf_puts(&r->body, "{");
+		catalog_product_fields(&r->body, res, row, p);
 		buf_printf(&r->body, ",\"similarity_score\":%.6f}",
 		    hits[i].score);
 	}

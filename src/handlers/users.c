@@ -1139,9 +1139,8 @@ recs_json(struct request *r, long long uid, const struct cands *cs,
 
 		if (j > 0)
 			buf_puts(&r->body, ",");
-		catalog_product_json(&r->body, c->res, c->row, p);
-		if (!buf_failed(&r->body))
-			r->body.len--;	/* reopen the object */
+		buf_puts(&r->body, "{");
+		catalog_product_fields(&r->body, c->res, c->row, p);
 		if (c->sim >= 0)
 			buf_printf(&r->body, ",\"similarity_score\":%.6f",
 			    c->sim);
