@@ -125,25 +125,7 @@ make_path($home);
 	    HOME => $home, VSD_HOST => $t->vsd_url, DATABRICKS_TOKEN => $TOKEN,
 	    VSD_INDEX => $INDEX, VSD_EXPECT => $exp_file });
 }
-my ($plan, $seen, $bailed) = (undef, 0, 0);
-for my $line (split /\n/, $out) {
-	if ($line =~ /^(not )?ok (\d+)(?: - (.*))?$/) {
-		$seen++;
-		ok(!$1, 'sdk: ' . ($3 // "test $2"));
-	} elsif ($line =~ /^1\.\.(\d+)$/) {
-		$plan = $1;
-	} elsif ($line =~ /^#\s?(.*)$/) {
-		diag "  $1";
-	} elsif ($line =~ /^Bail out!\s*(.*)$/) {
-		$bailed = 1;
-		fail("sdk: bailed out: $1");
-	} elsif ($line =~ /\S/) {
-		diag "sdk stdout: $line";
-	}
-}
-diag "sdk stderr: $err" if $err =~ /\S/;
-ok(!$bailed && defined $plan && $plan == $seen && $plan > 20,
-    'the SDK script ran all its tests (' . ($plan // 'no plan') . ", $seen seen)");
+FashionTest::replay_tap('sdk', $out, $err, 20);
 is($rc, 0, 'the SDK script exits 0');
 
 unlike(FashionTest::slurp($t->vsd_log) // '', qr/\Q$TOKEN\E/, 'vsd never logs the token');

@@ -1,6 +1,6 @@
 /* account.js - sign in (demo personas), sign up, sign out, preferences
  * (GET/PUT) and recommendations with their reasons. */
-import { api, el, header, grid, friendly, setStatus, me, ApiError } from "./common.js";
+import { api, el, header, grid, friendly, setStatus, me, busy, ApiError, rememberSession } from "./common.js";
 
 header("account");
 const PERSONAS = [
@@ -14,10 +14,15 @@ const $ = id => document.getElementById(id);
 const status = $("status");
 
 const login = $("login");
+/* A persona button fills the form and signs in at once. */
 for (const [email, pw, label] of PERSONAS) {
   $("personas").append(el("li", null, el("button", { type: "button", class: "secondary", text: label,
-    "aria-label": "Fill in the " + label + " demo account",
-    onclick: () => { login.elements.email.value = email; login.elements.password.value = pw; login.querySelector("button[type=submit]").focus(); } })));
+    "aria-label": "Sign in as " + label,
+    onclick: () => {
+      login.elements.email.value = email;
+      login.elements.password.value = pw;
+      login.requestSubmit();
+    } })));
 }
 
 function nextUrl() {
@@ -26,15 +31,20 @@ function nextUrl() {
 }
 
 async function afterAuth() {
+  rememberSession(true);
   await me(true);
   const n = nextUrl();
   if (n) { location.assign(n); return; }
   location.reload();
 }
 
+let signingIn = false;
 login.addEventListener("submit", async e => {
   e.preventDefault();
   const msg = $("login-msg");
+  if (signingIn) return;
+  signingIn = true;
+  busy(true);
   setStatus(msg, "loading", "Signing in…");
   try {
     await api("/auth/login", { method: "POST", json: { email: login.elements.email.value.trim(), password: login.elements.password.value } });
@@ -42,13 +52,16 @@ login.addEventListener("submit", async e => {
   } catch (err) {
     setStatus(msg, "error", err instanceof ApiError && err.code === "invalid_credentials" ?
       "E-mail or password is not right." : friendly(err));
+    busy(false);
   }
+  signingIn = false;
 });
 
 const signup = $("signup");
 signup.addEventListener("submit", async e => {
   e.preventDefault();
   const msg = $("signup-msg");
+  busy(true);
   setStatus(msg, "loading", "Creating your account…");
   try {
     await api("/auth/signup", { method: "POST", json: {
@@ -58,6 +71,7 @@ signup.addEventListener("submit", async e => {
   } catch (err) {
     setStatus(msg, "error", err instanceof ApiError && err.code === "email_taken" ?
       "An account with this e-mail already exists. Sign in instead." : friendly(err));
+    busy(false);
   }
 });
 
@@ -67,7 +81,13 @@ async function signedIn(u) {
   $("signed-in").hidden = false;
   $("profile").textContent = `${u.display_name} · ${u.email}` + (u.persona ? ` · persona: ${u.persona}` : "");
   $("logout").addEventListener("click", async () => {
-    try { await api("/auth/logout", { method: "POST", json: {} }); } catch (e) { setStatus(status, "error", friendly(e)); return; }
+    busy(true);
+    try { await api("/auth/logout", { method: "POST", json: {} }); }
+    catch (e) {
+      /* 401: the session had already ended; signed out all the same */
+      if (!(e instanceof ApiError && e.status === 401)) { setStatus(status, "error", friendly(e)); busy(false); return; }
+    }
+    rememberSession(false);
     await me(true);
     location.reload();
   });
@@ -93,30 +113,48 @@ async function signedIn(u) {
       max_price: prefs.elements.max_price.value === "" ? null : Number(prefs.elements.max_price.value)
     };
     setStatus(pmsg, "loading", "Saving…");
+    busy(true);
     try {
       fill(await api(`/users/${u.user_id}/preferences`, { method: "PUT", json: body }));
       setStatus(pmsg, "ok", "Preferences saved.");
       recs(u);
-    } catch (err) { setStatus(pmsg, "error", friendly(err)); }
+    } catch (err) { setStatus(pmsg, "error", friendly(err)); busy(false); }
   });
+  /* a like or unlike in another tab (product.js keeps them in localStorage) */
+  window.addEventListener("storage", e => { if (e.key === "fashion_likes_" + u.user_id) recs(u); });
   recs(u);
 }
 
+/* The recommendations; main carries aria-busy while they (re)load. */
+let recSeq = 0;
 async function recs(u) {
   const st = $("recs-status");
   const out = $("recs");
+  const my = ++recSeq;
+  busy(true);
   setStatus(st, "loading", "Finding picks for you…");
   try {
     const r = await api(`/users/${u.user_id}/recommendations?limit=12`);
+    if (my !== recSeq) return;
     const items = r.products || [];
-    if (!items.length) { out.replaceChildren(); setStatus(st, "empty", "No recommendations yet. Like a few products to get started."); return; }
-    setStatus(st, "", r.fallback && r.fallback_reason ? "Based on your preferences (" + r.fallback_reason + ")." : "");
-    out.replaceChildren(grid(items, p => p.personalization_reason ?
-      el("p", { class: "reason", text: "Why: " + p.personalization_reason }) : null));
-  } catch (e) { out.replaceChildren(); setStatus(st, "error", friendly(e)); }
+    if (!items.length) {
+      out.replaceChildren();
+      setStatus(st, "empty", "No recommendations yet. Like a few products to get started.");
+    } else {
+      setStatus(st, "", r.fallback && r.fallback_reason ? "Based on your preferences (" + r.fallback_reason + ")." : "");
+      out.replaceChildren(grid(items, p => p.personalization_reason ?
+        el("p", { class: "reason", text: "Why: " + p.personalization_reason }) : null));
+    }
+  } catch (e) {
+    if (my !== recSeq) return;
+    out.replaceChildren();
+    setStatus(st, "error", friendly(e));
+  }
+  busy(false);
 }
 
 me().then(u => {
   setStatus(status, "", "");
-  if (u) signedIn(u); else $("signed-out").hidden = false;
+  if (u) signedIn(u);
+  else { $("signed-out").hidden = false; busy(false); }
 });

@@ -1,5 +1,5 @@
 /* cart.js - the cart, kept in localStorage: change quantity, remove. */
-import { el, header, money, cartGet, cartSave, setStatus } from "./common.js";
+import { el, header, money, cartGet, cartSave, setStatus, busy } from "./common.js";
 
 header("cart");
 const box = document.getElementById("cart");
@@ -8,10 +8,10 @@ const status = document.getElementById("status");
 function render() {
   const items = cartGet();
   if (!items.length) {
-    box.replaceChildren(el("p", null, "Your cart is empty. ", el("a", { href: "/", text: "Start shopping" })));
+    box.replaceChildren(el("p", null, "Your cart is empty. ", el("a", { href: "/catalog.html", text: "Start shopping" })));
     return;
   }
-  const tbody = el("tbody");
+  const tbody = el("tbody", { id: "cart-lines" });
   let total = 0;
   for (const it of items) {
     const line = it.price === null ? null : it.price * it.qty;
@@ -31,12 +31,12 @@ function render() {
     });
     const rm = el("button", { type: "button", class: "secondary", text: "Remove", "aria-label": "Remove " + it.name,
       onclick: () => { cartSave(cartGet().filter(i => i.id !== it.id)); setStatus(status, "ok", `Removed ${it.name}.`); render(); document.getElementById("main").focus(); } });
-    tbody.append(el("tr", null,
+    tbody.append(el("tr", { class: "line" },
       el("td", { class: "img-col" }, el("img", { src: it.image, alt: it.name, width: 60, height: 80 })),
-      el("td", null, el("a", { href: "/product.html?id=" + it.id, text: it.name })),
-      el("td", null, it.price === null ? "—" : money.format(it.price)),
-      el("td", null, el("label", { for: qid, class: "visually-hidden", text: "Quantity of " + it.name }), qty),
-      el("td", null, line === null ? "—" : money.format(line)),
+      el("td", { class: "name-col" }, el("a", { href: "/product.html?id=" + it.id, text: it.name })),
+      el("td", { class: "num", "data-label": "Price" }, it.price === null ? "—" : money.format(it.price)),
+      el("td", { class: "qty-col", "data-label": "Quantity" }, el("label", { for: qid, class: "visually-hidden", text: "Quantity for " + it.name }), qty),
+      el("td", { class: "num", "data-label": "Subtotal" }, line === null ? "—" : money.format(line)),
       el("td", null, rm)));
   }
   const table = el("table", { class: "cart-table" },
@@ -48,7 +48,7 @@ function render() {
       el("th", { scope: "col" }, el("span", { class: "visually-hidden", text: "Actions" })))),
     tbody);
   box.replaceChildren(table,
-    el("p", { class: "total", text: "Total: " + money.format(total) }),
+    el("p", { id: "cart-total", class: "total", text: "Total: " + money.format(total) }),
     el("div", { class: "actions" },
       el("button", { type: "button", class: "secondary", text: "Empty cart",
         onclick: () => { cartSave([]); setStatus(status, "ok", "Cart emptied."); render(); } })));
@@ -56,3 +56,4 @@ function render() {
 
 window.addEventListener("storage", render);
 render();
+busy(false);

@@ -1,19 +1,11 @@
-/* catalog.js - home/catalog: filter panel, sort, pagination; all state in
- * the URL query string (links reproduce the view; back/forward work). */
-import { api, el, header, grid, friendly, setStatus, me } from "./common.js";
+/* catalog.js - the catalogue: filter panel (selects, colour swatches, price
+ * slider), sort, pagination; all state in the URL query string (links
+ * reproduce the view; back/forward work). */
+import { api, el, header, grid, friendly, setStatus, money, busy, FACETS,
+         facetSelect, colourSwatches, fieldValue, setField } from "./common.js";
 
 header("shop");
 
-const FACETS = [
-  ["gender", "genders", "Gender"],
-  ["master_category", "master_categories", "Category"],
-  ["sub_category", "sub_categories", "Sub-category"],
-  ["article_type", "article_types", "Article type"],
-  ["base_color", "base_colors", "Colour"],
-  ["season", "seasons", "Season"],
-  ["usage", "usages", "Usage"],
-  ["brand", "brands", "Brand"]
-];
 const KEYS = FACETS.map(f => f[0]).concat(["min_price", "max_price", "sort", "page"]);
 const SORTS = {
   "": ["Featured", null, null],
@@ -23,21 +15,46 @@ const SORTS = {
   "name-asc": ["Name A–Z", "product_display_name", "asc"]
 };
 const PAGE_SIZE = 24;
+const PRICE_STEP = 50;
 
-const form = document.getElementById("filters");
-const fields = document.getElementById("filter-fields");
-const sortSel = document.getElementById("sort");
-const status = document.getElementById("status");
-const results = document.getElementById("results");
-const pager = document.getElementById("pager");
-const clearBtn = document.getElementById("clear");
+const $ = id => document.getElementById(id);
+const form = $("filters");
+const fields = $("filter-fields");
+const sortSel = $("sort");
+const status = $("status");
+const results = $("results");
+const pager = $("pager");
+const clearBtn = $("clear");
+const panel = $("filter-panel");
+const toggle = $("filters-toggle");
 
 for (const [v, [label]] of Object.entries(SORTS)) sortSel.append(el("option", { value: v, text: label }));
 
+/* ---- collapsible panel (phones; CSS hides the button on wide screens) ---- */
+function setOpen(open) {
+  panel.classList.toggle("collapsed", !open);
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+}
+toggle.addEventListener("click", () => {
+  const open = toggle.getAttribute("aria-expanded") !== "true";
+  setOpen(open);
+  if (open) { const first = form.querySelector("select, input"); if (first) first.focus(); }
+});
+panel.addEventListener("keydown", ev => {
+  if (ev.key === "Escape" && toggle.getAttribute("aria-expanded") === "true" &&
+      getComputedStyle(toggle).display !== "none") {
+    setOpen(false);
+    toggle.focus();
+  }
+});
+
+/* ---- URL state ---- */
 function state() {
   const q = new URLSearchParams(location.search);
   const s = {};
   for (const k of KEYS) { const v = q.get(k); if (v) s[k] = v; }
+  for (const k of ["min_price", "max_price"])
+    if (s[k] && !/^\d+(\.\d+)?$/.test(s[k])) delete s[k];
   return s;
 }
 
@@ -48,25 +65,76 @@ function toQuery(s) {
   return str ? "?" + str : location.pathname;
 }
 
-function go(s) {
-  history.pushState(null, "", toQuery(s));
-  render(true);
+/* moveFocus: after pagination only; a filter change keeps focus on its control
+ * (arrow keys in the swatch group or a select change the value at once). */
+function go(s, moveFocus, price) {
+  /* A slider moved with the keyboard fires "change" on every key press:
+   * price changes within 2 s of the last one share one history entry, so
+   * Back returns to the view before the price was changed. */
+  const st = history.state;
+  if (price && st && st.price && Date.now() - st.price < 2000)
+    history.replaceState({ price: Date.now() }, "", toQuery(s));
+  else
+    history.pushState(price ? { price: Date.now() } : null, "", toQuery(s));
+  render(moveFocus);
+}
+
+/* ---- price slider ---- */
+let range = null;          /* { lo, hi } of the sliders, multiples of PRICE_STEP */
+const minIn = () => form.elements.min_price;
+const maxIn = () => form.elements.max_price;
+
+function showPrice() {
+  for (const [inp, out] of [[minIn(), $("f-min-out")], [maxIn(), $("f-max-out")]]) {
+    if (!inp) continue;
+    const t = money.format(Number(inp.value));
+    out.textContent = t;
+    inp.setAttribute("aria-valuetext", t);
+  }
+}
+
+function priceSlider(pr) {
+  const lo = Math.max(0, Math.floor(Number(pr.min) / PRICE_STEP) * PRICE_STEP);
+  let hi = Math.ceil(Number(pr.max) / PRICE_STEP) * PRICE_STEP;
+  if (!(hi > lo)) hi = lo + PRICE_STEP;
+  range = { lo, hi };
+  const one = (id, name, label, value) => el("div", { class: "range-field" },
+    el("label", { for: id, text: label }),
+    el("input", { id, name, type: "range", min: lo, max: hi, step: PRICE_STEP, value: String(value) }),
+    el("output", { id: id + "-out", for: id, class: "range-out", "aria-hidden": "true" }));
+  const fs = el("fieldset", { class: "field price-range" }, el("legend", { text: "Price" }),
+    one("f-min", "min_price", "Minimum price", lo),
+    one("f-max", "max_price", "Maximum price", hi));
+  /* the two thumbs cannot cross: the one being moved stops at the other */
+  fs.addEventListener("input", ev => {
+    const a = minIn(), b = maxIn();
+    if (ev.target === a && Number(a.value) > Number(b.value)) a.value = b.value;
+    if (ev.target === b && Number(b.value) < Number(a.value)) b.value = a.value;
+    showPrice();
+  });
+  return fs;
+}
+
+/* A slider keeps the exact URL value (which may be off the 50 grid) until it is moved. */
+function sliderValue(inp, end) {
+  if (inp.dataset.synced !== undefined && inp.value === inp.dataset.synced) return inp.dataset.url || "";
+  return Number(inp.value) === end ? "" : inp.value;
 }
 
 function fromForm() {
   const s = {};
-  for (const [k] of FACETS) { const f = form.elements[k]; if (f && f.value) s[k] = f.value; }
-  for (const k of ["min_price", "max_price"]) {
-    if (!form.elements[k]) continue;
-    const v = form.elements[k].value.trim();
-    if (v && /^\d+(\.\d+)?$/.test(v)) s[k] = v;
+  for (const [k] of FACETS) { const v = fieldValue(form, k); if (v) s[k] = v; }
+  if (range && minIn() && maxIn()) {
+    const a = sliderValue(minIn(), range.lo), b = sliderValue(maxIn(), range.hi);
+    if (a) s.min_price = a;
+    if (b) s.max_price = b;
   }
   if (sortSel.value) s.sort = sortSel.value;
   return s;
 }
 
-let options = null;
 async function buildFilters() {
+  let options;
   try {
     options = await api("/products/filters/options");
   } catch (e) {
@@ -77,38 +145,35 @@ async function buildFilters() {
   for (const [key, optKey, label] of FACETS) {
     const values = options[optKey];
     if (!Array.isArray(values) || !values.length) continue;
-    const id = "f-" + key;
-    const sel = el("select", { id, name: key });
-    sel.append(el("option", { value: "", text: "Any" }));
-    for (const o of values) {
-      if (o.value === null || o.value === undefined) continue;
-      sel.append(el("option", { value: String(o.value), text: o.value + " (" + o.count + ")" }));
-    }
-    frag.append(el("div", { class: "field" }, el("label", { for: id, text: label }), sel));
+    frag.append(key === "base_color" ? colourSwatches(values) : facetSelect(key, label, values));
   }
   const pr = options.price_range || {};
-  const lo = pr.min !== undefined && pr.min !== null ? Math.floor(pr.min) : 0;
-  const hi = pr.max !== undefined && pr.max !== null ? Math.ceil(pr.max) : "";
-  const fs = el("fieldset", { class: "field price-range" }, el("legend", { text: "Price (₹)" }),
-    el("label", { for: "f-min", text: "Min" }),
-    el("input", { id: "f-min", name: "min_price", type: "number", min: 0, step: "any", placeholder: String(lo), inputMode: "decimal" }),
-    el("label", { for: "f-max", text: "Max" }),
-    el("input", { id: "f-max", name: "max_price", type: "number", min: 0, step: "any", placeholder: String(hi), inputMode: "decimal" }));
-  frag.append(fs);
+  if (pr.min !== null && pr.min !== undefined && pr.max !== null && pr.max !== undefined &&
+      isFinite(Number(pr.min)) && isFinite(Number(pr.max)))
+    frag.append(priceSlider(pr));
   fields.replaceChildren(frag);
 }
 
 function syncForm(s) {
-  for (const [k] of FACETS) {
-    const f = form.elements[k];
-    if (!f) continue;
-    if (s[k] && ![...f.options].some(o => o.value === s[k]))
-      f.append(el("option", { value: s[k], text: s[k] }));
-    f.value = s[k] || "";
+  for (const [k] of FACETS) setField(form, k, s[k]);
+  if (range && minIn() && maxIn()) {
+    const clamp = v => Math.min(range.hi, Math.max(range.lo, v));
+    const a = minIn(), b = maxIn();
+    a.value = String(s.min_price ? clamp(Number(s.min_price)) : range.lo);
+    b.value = String(s.max_price ? clamp(Number(s.max_price)) : range.hi);
+    if (Number(a.value) > Number(b.value)) a.value = b.value;
+    a.dataset.url = s.min_price || ""; a.dataset.synced = a.value;
+    b.dataset.url = s.max_price || ""; b.dataset.synced = b.value;
+    showPrice();
   }
-  if (form.elements.min_price) form.elements.min_price.value = s.min_price || "";
-  if (form.elements.max_price) form.elements.max_price.value = s.max_price || "";
   sortSel.value = SORTS[s.sort] ? s.sort : "";
+}
+
+function activeCount(s) {
+  let n = 0;
+  for (const [k] of FACETS) if (s[k]) n++;
+  if (s.min_price || s.max_price) n++;      /* the price range counts once */
+  return n;
 }
 
 let seq = 0;
@@ -122,10 +187,12 @@ async function render(moveFocus) {
   if (s.max_price) q.set("max_price", s.max_price);
   const so = SORTS[s.sort];
   if (so && so[1]) { q.set("sort_by", so[1]); q.set("sort_order", so[2]); }
-  const active = Object.keys(s).filter(k => k !== "page" && k !== "sort").length;
+  const active = activeCount(s);
   clearBtn.hidden = !active;
+  toggle.textContent = active ? `Filters (${active})` : "Filters";
 
   const my = ++seq;
+  busy(true);
   results.setAttribute("aria-busy", "true");
   setStatus(status, "loading", "Loading products…");
   let data;
@@ -137,11 +204,13 @@ async function render(moveFocus) {
     pager.replaceChildren();
     setStatus(status, "error", friendly(e));
     results.removeAttribute("aria-busy");
+    busy(false);
     return;
   }
   if (my !== seq) return;
   results.removeAttribute("aria-busy");
   const items = data.products || [];
+  const total = Number(data.total) || 0;
   if (!items.length) {
     results.replaceChildren();
     setStatus(status, "empty", page > 1 ? "No more products on this page." :
@@ -149,10 +218,11 @@ async function render(moveFocus) {
   } else {
     results.replaceChildren(grid(items));
     const from = (page - 1) * PAGE_SIZE + 1;
-    setStatus(status, "", `Showing ${from}–${from + items.length - 1} of ${data.total} products`);
+    setStatus(status, "", `Showing ${from}–${from + items.length - 1} of ${total} products`);
   }
-  buildPager(page, data.total, s);
-  if (moveFocus) document.getElementById("catalog-title").focus();
+  buildPager(page, total, s);
+  busy(false);
+  if (moveFocus) $("catalog-title").focus();
 }
 
 function buildPager(page, total, s) {
@@ -161,7 +231,7 @@ function buildPager(page, total, s) {
   if (pages <= 1 && page === 1) return;
   const link = (p, text, label) => {
     const a = el("a", { href: toQuery({ ...s, page: p > 1 ? String(p) : "" }), text, "aria-label": label });
-    a.addEventListener("click", ev => { ev.preventDefault(); go({ ...s, page: p > 1 ? String(p) : "" }); });
+    a.addEventListener("click", ev => { ev.preventDefault(); go({ ...s, page: p > 1 ? String(p) : "" }, true); });
     return a;
   };
   if (page > 1) pager.append(link(page - 1, "‹ Previous", "Previous page"));
@@ -169,28 +239,14 @@ function buildPager(page, total, s) {
   if (page < pages) pager.append(link(page + 1, "Next ›", "Next page"));
 }
 
+/* Selects, swatches and the sliders (on release: "change", not "input") apply at once. */
 form.addEventListener("change", ev => {
-  if (ev.target.type === "number") return; /* price applies on submit */
-  go(fromForm());
+  if (ev.target === sortSel) return;
+  go(fromForm(), false, ev.target.type === "range");
 });
 form.addEventListener("submit", ev => { ev.preventDefault(); go(fromForm()); });
 sortSel.addEventListener("change", () => { const s = state(); delete s.page; s.sort = sortSel.value; go(s); });
-clearBtn.addEventListener("click", () => { const s = state(); go(s.sort ? { sort: s.sort } : {}); });
+clearBtn.addEventListener("click", () => { const s = state(); go(s.sort ? { sort: s.sort } : {}, true); });
 window.addEventListener("popstate", () => render(false));
 
-/* Picks for the signed-in shopper on the home page. */
-async function picks() {
-  const box = document.getElementById("picks");
-  const u = await me();
-  if (!u || !box) return;
-  try {
-    const r = await api(`/users/${u.user_id}/recommendations?limit=4`);
-    if (!r.products || !r.products.length) return;
-    box.hidden = false;
-    box.append(el("h2", { text: "Picked for " + u.display_name }),
-      grid(r.products, p => p.personalization_reason ? el("p", { class: "reason", text: p.personalization_reason }) : null));
-  } catch (e) { /* optional section */ }
-}
-
 buildFilters().then(() => render(false));
-picks();

@@ -1,6 +1,6 @@
 /* product.js - one product: large image, attributes, price, like/unlike,
  * add to cart, and "Similar items" from vector search. */
-import { api, el, header, grid, friendly, setStatus, me, money, cartAdd, ApiError } from "./common.js";
+import { api, el, header, grid, friendly, setStatus, me, money, cartAdd, busy, ApiError } from "./common.js";
 
 header("shop");
 const status = document.getElementById("status");
@@ -12,7 +12,11 @@ const ATTRS = [["Brand", "brand"], ["Gender", "gender"], ["Category", "master_ca
   ["Season", "season"], ["Year", "year"], ["Usage", "usage"]];
 
 async function load() {
-  if (!id || !/^\d+$/.test(id)) { setStatus(status, "error", "No such product. Go back to the shop."); return; }
+  if (!id || !/^\d+$/.test(id)) {
+    setStatus(status, "error", "No such product.");
+    status.append(" ", el("a", { href: "/catalog.html", text: "Back to the shop" }));
+    return;
+  }
   let p;
   try { p = await api("/products/" + id); }
   catch (e) {
@@ -27,9 +31,17 @@ async function load() {
   for (const [label, k] of ATTRS)
     if (p[k] !== null && p[k] !== undefined) dl.append(el("dt", { text: label }), el("dd", { text: p[k] }));
   const cartMsg = el("p", { class: "status", role: "status", "aria-live": "polite" });
+  const qty = el("input", { id: "qty", name: "qty", type: "number", min: 1, max: 99, value: "1",
+                            inputMode: "numeric", class: "qty" });
   const addBtn = el("button", { type: "button", text: "Add to cart",
-    onclick: () => { cartAdd(p); setStatus(cartMsg, "ok", "Added to your cart."); } });
-  const actions = el("div", { class: "actions" }, addBtn);
+    onclick: () => {
+      const n = Math.max(1, Math.min(99, parseInt(qty.value, 10) || 1));
+      qty.value = String(n);
+      cartAdd(p, n);
+      setStatus(cartMsg, "ok", n === 1 ? "Added to your cart." : `Added ${n} to your cart.`);
+    } });
+  const actions = el("div", { class: "actions" },
+    el("span", { class: "field inline" }, el("label", { for: "qty", text: "Quantity" }), qty), addBtn);
   const info = el("div", null,
     el("h1", { text: name }),
     p.brand ? el("p", { class: "meta", text: p.brand }) : null,
@@ -38,8 +50,7 @@ async function load() {
   box.replaceChildren(el("div", { class: "product" },
     el("img", { class: "hero", src: p.image_url || "/images/" + p.product_id + ".jpg", alt: name, width: 480, height: 640 }),
     info));
-  likeButton(p, actions, cartMsg);
-  similar();
+  await Promise.allSettled([likeButton(p, actions, cartMsg), similar()]);
 }
 
 async function likeButton(p, actions, msg) {
@@ -53,11 +64,11 @@ async function likeButton(p, actions, msg) {
   const key = "fashion_likes_" + u.user_id;
   let liked = new Set();
   try { liked = new Set(JSON.parse(localStorage.getItem(key) || "[]")); } catch (e) { /* ignore */ }
-  const btn = el("button", { type: "button", class: "secondary" });
+  /* Named "Like" or "Unlike" (the heart is decoration). */
+  const btn = el("button", { type: "button", class: "secondary like" });
   const paint = () => {
     const on = liked.has(p.product_id);
-    btn.textContent = on ? "♥ Liked" : "♡ Like";
-    btn.setAttribute("aria-pressed", on ? "true" : "false");
+    btn.replaceChildren(el("span", { "aria-hidden": "true", text: on ? "♥ " : "♡ " }), on ? "Unlike" : "Like");
   };
   btn.addEventListener("click", async () => {
     const on = liked.has(p.product_id);
@@ -90,4 +101,4 @@ async function similar() {
   } catch (e) { setStatus(st, "error", friendly(e)); }
 }
 
-load();
+load().finally(() => busy(false));

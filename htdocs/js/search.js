@@ -1,11 +1,9 @@
 /* search.js - text search, photo search (multipart), and both together
  * (cross-modal). Query text and filters live in the URL; a photo cannot. */
-import { api, el, header, grid, friendly, setStatus } from "./common.js";
+import { api, el, header, grid, friendly, setStatus, busy, FACETS, facetSelect,
+         colourSwatches, fieldValue, setField } from "./common.js";
 
 header("search");
-const FACETS = [["gender", "genders", "Gender"], ["master_category", "master_categories", "Category"],
-  ["article_type", "article_types", "Article type"], ["base_color", "base_colors", "Colour"],
-  ["season", "seasons", "Season"], ["usage", "usages", "Usage"], ["brand", "brands", "Brand"]];
 const form = document.getElementById("search");
 const qIn = document.getElementById("q");
 const photo = document.getElementById("photo");
@@ -44,9 +42,7 @@ async function buildFilters() {
   for (const [key, ok, label] of FACETS) {
     const vals = o[ok];
     if (!Array.isArray(vals) || !vals.length) continue;
-    const sel = el("select", { id: "f-" + key, name: key }, el("option", { value: "", text: "Any" }));
-    for (const v of vals) if (v.value !== null) sel.append(el("option", { value: String(v.value), text: v.value + " (" + v.count + ")" }));
-    fields.append(el("div", { class: "field" }, el("label", { for: "f-" + key, text: label }), sel));
+    fields.append(key === "base_color" ? colourSwatches(vals) : facetSelect(key, label, vals));
   }
   fields.append(el("div", { class: "field" }, el("label", { for: "f-min", text: "Min price (₹)" }),
     el("input", { id: "f-min", name: "min_price", type: "number", min: 0, step: "any" })),
@@ -59,11 +55,8 @@ function readUrl() {
   qIn.value = q.get("q") || "";
   let any = false;
   for (const k of FACETS.map(f => f[0]).concat(["min_price", "max_price"])) {
-    const f = form.elements[k];
-    if (!f) continue;
     const v = q.get(k) || "";
-    if (v && f.tagName === "SELECT" && ![...f.options].some(o => o.value === v)) f.append(el("option", { value: v, text: v }));
-    f.value = v;
+    setField(form, k, v);
     if (v) any = true;
   }
   if (any) document.getElementById("filters-box").open = true;
@@ -71,7 +64,7 @@ function readUrl() {
 
 function filters() {
   const f = {};
-  for (const [k] of FACETS) { const x = form.elements[k]; if (x && x.value) f[k] = x.value; }
+  for (const [k] of FACETS) { const v = fieldValue(form, k); if (v) f[k] = v; }
   for (const k of ["min_price", "max_price"]) {
     const x = form.elements[k];
     if (x && x.value !== "" && isFinite(Number(x.value))) f[k] = Number(x.value);
@@ -91,10 +84,18 @@ let seq = 0;
 async function run() {
   const text = qIn.value.trim();
   const f = filters();
-  if (!text && !file) { setStatus(status, "", "Type something or choose a photo to search."); results.replaceChildren(); return; }
+  if (!text && !file) {
+    seq++;
+    setStatus(status, "", "Type something or choose a photo to search.");
+    results.replaceChildren();
+    results.removeAttribute("aria-busy");
+    busy(false);
+    return;
+  }
   const my = ++seq;
   setStatus(status, "loading", "Searching…");
   results.setAttribute("aria-busy", "true");
+  busy(true);
   let r;
   try {
     if (file) {
@@ -114,10 +115,12 @@ async function run() {
     results.removeAttribute("aria-busy");
     results.replaceChildren();
     setStatus(status, "error", friendly(e));
+    busy(false);
     return;
   }
   if (my !== seq) return;
   results.removeAttribute("aria-busy");
+  busy(false);
   const items = r.products || [];
   const kind = { text: "Text", image: "Photo", "cross-modal": "Photo + text" }[r.search_type] || "Search";
   if (!items.length) { results.replaceChildren(); setStatus(status, "empty", "Nothing matched. Try other words or fewer filters."); return; }
@@ -128,4 +131,8 @@ async function run() {
 form.addEventListener("submit", e => { e.preventDefault(); writeUrl(true); run(); });
 window.addEventListener("popstate", () => { readUrl(); run(); });
 
-buildFilters().then(() => { readUrl(); if (qIn.value) run(); });
+buildFilters().then(async () => {
+  readUrl();
+  if (qIn.value) await run();
+  busy(false);
+});

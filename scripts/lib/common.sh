@@ -17,8 +17,9 @@ RUNTIME_PACKAGES=(
 	libio-socket-ssl-perl
 )
 # Only for scripts/test: libFuzzer harnesses (t/70-fuzz.t) and bench/run;
-# node and npm for the Databricks JS SDK test (t/88-vsd-sdk.t, t/js/).
-TEST_PACKAGES=(clang libclang-rt-14-dev wrk nodejs npm)
+# node and npm for the JS-driven tests (t/js/: the Databricks JS SDK in
+# t/88-vsd-sdk.t, playwright-core in t/95-storefront.t); chromium for t/95.
+TEST_PACKAGES=(clang libclang-rt-14-dev wrk nodejs npm chromium)
 
 msg() { printf '%s: %s\n' "${0##*/}" "$*"; }
 warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
@@ -102,16 +103,16 @@ build() {
 }
 
 # install_js_deps: the npm packages of t/js/package-lock.json (the Databricks
-# JS SDK that t/88-vsd-sdk.t runs) into t/js/node_modules, with npm ci.
-# Without npm, or when npm ci fails (no registry), a warning: that test then
-# skips.  Never fails the caller.
+# JS SDK that t/88-vsd-sdk.t runs, playwright-core for t/95-storefront.t)
+# into t/js/node_modules, with npm ci.  Without npm, or when npm ci fails
+# (no registry), a warning: those tests then skip.  Never fails the caller.
 install_js_deps() {
 	if ! command -v npm >/dev/null 2>&1; then
-		warn "npm not found: not installing t/js (t/88-vsd-sdk.t will skip)"
+		warn "npm not found: not installing t/js (t/88 and t/95 will skip)"
 		return 0
 	fi
 	msg "installing the JS test dependencies (npm ci --prefix t/js)"
 	npm ci --prefix "$FASHION_ROOT/t/js" --no-audit --no-fund \
 	    --prefer-offline --loglevel=error ||
-		warn "npm ci --prefix t/js failed (t/88-vsd-sdk.t will skip)"
+		warn "npm ci --prefix t/js failed (t/88 and t/95 will skip)"
 }

@@ -48,27 +48,9 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import sdk from '@databricks/sdk-experimental';
+import { ok, diag, bail, done } from './tap.mjs';
 
 const { WorkspaceClient, Config, ApiError } = sdk;
-
-let n = 0;
-let failed = 0;
-
-function ok(cond, name) {
-	n++;
-	if (!cond) failed++;
-	console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-	return !!cond;
-}
-
-function diag(msg) {
-	for (const l of String(msg).split('\n')) console.log(`# ${l}`);
-}
-
-function bail(msg) {
-	console.log(`Bail out! ${msg}`);
-	process.exit(2);
-}
 
 const env = process.env;
 for (const v of ['VSD_HOST', 'DATABRICKS_TOKEN', 'VSD_INDEX', 'VSD_EXPECT']) {
@@ -316,6 +298,6 @@ const MISSING = INDEX.replace(/[^.]*$/, 'no_such_index');
 	    'and queries give the same rows') || diag(q.error ? describe(q.error) : JSON.stringify(q.rows));
 }
 
-console.log(`1..${n}`);
+const status = done();
 for (const a of agents) a.destroy();
-process.exit(failed ? 1 : 0);
+process.exit(status);
