@@ -177,9 +177,9 @@ function activeCount(s) {
 }
 
 let seq = 0;
+let filtersReady = null;     /* the filter panel, built once (in parallel with the first page) */
 async function render(moveFocus) {
   const s = state();
-  syncForm(s);
   const page = Math.max(1, Math.min(10000, parseInt(s.page, 10) || 1));
   const q = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE) });
   for (const [k] of FACETS) if (s[k]) q.set(k, s[k]);
@@ -195,9 +195,13 @@ async function render(moveFocus) {
   busy(true);
   results.setAttribute("aria-busy", "true");
   setStatus(status, "loading", "Loading products…");
+  const request = api("/products?" + q.toString());
+  request.catch(() => {});      /* handled below; not an unhandled rejection meanwhile */
+  await filtersReady;
+  if (my === seq) syncForm(s);
   let data;
   try {
-    data = await api("/products?" + q.toString());
+    data = await request;
   } catch (e) {
     if (my !== seq) return;
     results.replaceChildren();
@@ -249,4 +253,5 @@ sortSel.addEventListener("change", () => { const s = state(); delete s.page; s.s
 clearBtn.addEventListener("click", () => { const s = state(); go(s.sort ? { sort: s.sort } : {}, true); });
 window.addEventListener("popstate", () => render(false));
 
-buildFilters().then(() => render(false));
+filtersReady = buildFilters();
+render(false);

@@ -17,6 +17,9 @@ async function load() {
     status.append(" ", el("a", { href: "/catalog.html", text: "Back to the shop" }));
     return;
   }
+  /* the similar items are asked for at once, beside the product */
+  const similarReq = api(`/products/${id}/similar?limit=8`);
+  similarReq.catch(() => {});   /* handled in similar(); not an unhandled rejection meanwhile */
   let p;
   try { p = await api("/products/" + id); }
   catch (e) {
@@ -50,7 +53,7 @@ async function load() {
   box.replaceChildren(el("div", { class: "product" },
     el("img", { class: "hero", src: p.image_url || "/images/" + p.product_id + ".jpg", alt: name, width: 480, height: 640 }),
     info));
-  await Promise.allSettled([likeButton(p, actions, cartMsg), similar()]);
+  await Promise.allSettled([likeButton(p, actions, cartMsg), similar(similarReq)]);
 }
 
 async function likeButton(p, actions, msg) {
@@ -86,14 +89,14 @@ async function likeButton(p, actions, msg) {
   actions.append(btn);
 }
 
-async function similar() {
+async function similar(similarReq) {
   const sec = document.getElementById("similar-section");
   const st = document.getElementById("similar-status");
   const out = document.getElementById("similar");
   sec.hidden = false;
   setStatus(st, "loading", "Finding similar items…");
   try {
-    const r = await api(`/products/${id}/similar?limit=8`);
+    const r = await similarReq;
     const items = r.products || [];
     if (!items.length) { setStatus(st, "empty", "No similar items found."); return; }
     setStatus(st, "", "");

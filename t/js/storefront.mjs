@@ -10,7 +10,10 @@
 //             phone widths, contrast / alt text / overflow audits;
 //   degraded  CLIP and Vector Search are down: friendly messages, the
 //             catalog still works;
-//   nodb      PostgreSQL is down: friendly messages, no blank pages.
+//   nodb      PostgreSQL is down: friendly messages, no blank pages;
+//   bench     (bench/storefront) RUNS cold and warm loads of every page,
+//             some signed in as the budget persona (PERSONA_PASSWORD),
+//             times into SHOTS/bench.json.
 // Each flow runs in a fresh browser context; console errors, uncaught
 // exceptions and CSP violations fail the flow (in the degraded phases only
 // the failed API responses themselves may be logged by the browser).
@@ -41,6 +44,17 @@ const browser = await chromium.launch({ executablePath: env.CHROMIUM || '/usr/bi
 async function session(viewport = DESKTOP, opts = {}) {
 	const context = await browser.newContext({ viewport, isMobile: !!opts.phone,
 	    hasTouch: !!opts.phone, deviceScaleFactor: 1 });
+	// When #main first loses aria-busy (the page has settled), measured in
+	// the page (an init script runs before the page's own, CSP aside).
+	await context.addInitScript(() => {
+		const check = () => {
+			const m = document.getElementById('main');
+			if (m && !m.hasAttribute('aria-busy') && window.__settledAt === undefined)
+				window.__settledAt = performance.now();
+		};
+		new MutationObserver(check).observe(document, { subtree: true, childList: true,
+		    attributes: true, attributeFilter: ['aria-busy'] });
+	});
 	const page = await context.newPage();
 	page.setDefaultTimeout(15000);
 	const errors = [];
@@ -75,7 +89,7 @@ async function ready(page) {
 async function open(page, url, label) {
 	await page.goto(BASE + url);
 	await ready(page);
-	const ms = await page.evaluate(() => performance.now());
+	const ms = await page.evaluate(() => window.__settledAt ?? performance.now());
 	if (label) (timings[label] ||= []).push(Math.round(ms));
 	return ms;
 }
@@ -99,7 +113,12 @@ function cardIds(page, scope) {
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+// Full-page screenshots: the lazy images below the fold are loaded first.
 async function shot(page, name) {
+	await page.evaluate(() => Promise.all([...document.images].map((i) => {
+		i.loading = 'eager';
+		return i.complete ? null : new Promise((r) => { i.onload = i.onerror = r; });
+	})));
 	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
@@ -569,12 +588,14 @@ async function keyboard() {
 }
 
 // Every page at desktop and phone width: screenshots and the audits.
+const PAGES = [['home', '/'], ['catalog', '/catalog.html'],
+    ['catalog-filtered', '/catalog.html?gender=Women&base_color=Black'],
+    ['product', `/product.html?id=${env.PHOTO_ID}`], ['search', '/search.html?q=red+dress'],
+    ['account', '/account.html'], ['cart', '/cart.html'],
+    ['product-missing', '/product.html?id=999999999']];
+
 async function pages() {
-	const pid = env.PHOTO_ID;
-	const list = [['home', '/'], ['catalog', '/catalog.html'], ['catalog-filtered', '/catalog.html?gender=Women&base_color=Black'],
-	    ['product', `/product.html?id=${pid}`], ['search', '/search.html?q=red+dress'],
-	    ['account', '/account.html'], ['cart', '/cart.html'],
-	    ['product-missing', '/product.html?id=999999999']];
+	const list = PAGES;
 	for (const [vp, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
 		const s = await session(size, { phone: vp === 'phone' });
 		const { page } = s;
@@ -609,6 +630,36 @@ async function pages() {
 		}
 		await s.context.close();
 	}
+}
+
+// --- bench (bench/storefront): load times --------------------------------
+
+// RUNS times each page: a cold load (a new browser context: empty cache,
+// new connections) then a warm one (the same context again).  Signed in
+// as the persona for the pages marked so.
+async function bench() {
+	const runs = Number(env.RUNS || 11);
+	const list = PAGES.filter(([n]) => n !== 'product-missing').map((p) => [...p, false])
+	    .concat([['home (signed in)', '/', true], ['account (signed in)', '/account.html', true]]);
+	const out = {};
+	for (const [name, url, signed] of list) {
+		const cold = [], warm = [];
+		for (let i = 0; i < runs; i++) {
+			const s = await session();
+			if (signed) {
+				const r = await s.context.request.post(`${BASE}/api/v1/auth/login`, {
+				    headers: { Origin: BASE }, data: { email: PERSONA.email, password: env.PERSONA_PASSWORD } });
+				if (!r.ok()) bail(`login: ${r.status()}`);
+				await s.context.addInitScript(() => localStorage.setItem('fashion_signed_in', '1'));
+			}
+			cold.push(await open(s.page, url));
+			warm.push(await open(s.page, url));
+			noErrors(s, `${name} run ${i + 1}`);
+			await s.context.close();
+		}
+		out[name] = { cold: cold.map(Math.round), warm: warm.map(Math.round) };
+	}
+	fs.writeFileSync(path.join(SHOTS, 'bench.json'), JSON.stringify(out, null, 1));
 }
 
 // --- degraded: CLIP and Vector Search are down ----------------------------
@@ -646,7 +697,7 @@ async function nodb() {
 }
 
 const flows = { full: [home, browse, deepLink, search, photoSearch, persona, signup, cart, keyboard, pages],
-    degraded: [degraded], nodb: [nodb] }[PHASE];
+    degraded: [degraded], nodb: [nodb], bench: [bench] }[PHASE];
 if (!flows) bail(`unknown PHASE ${PHASE}`);
 for (const f of flows) {
 	try {
