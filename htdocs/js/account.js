@@ -112,6 +112,11 @@ async function signedIn(u) {
       min_price: prefs.elements.min_price.value === "" ? null : Number(prefs.elements.min_price.value),
       max_price: prefs.elements.max_price.value === "" ? null : Number(prefs.elements.max_price.value)
     };
+    if (body.min_price !== null && body.max_price !== null && body.min_price > body.max_price) {
+      setStatus(pmsg, "error", "The minimum price is above the maximum price.");
+      prefs.elements.min_price.focus();
+      return;
+    }
     setStatus(pmsg, "loading", "Saving…");
     busy(true);
     try {

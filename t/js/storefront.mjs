@@ -343,6 +343,10 @@ async function deepLink() {
 	const p1 = await api('GET', '/products?page=1&page_size=24&gender=Women&master_category=Apparel&sort_by=price&sort_order=desc');
 	ok(same(await cardIds(page, '#results'), p1.products.map((p) => p.product_id)),
 	    'deep link: "Previous" goes to page 1 with the same filters');
+	// A view with nothing in it says so.
+	await open(page, '/catalog.html?gender=Men&min_price=99999999');
+	ok(/No products match/.test(await page.locator('#status').textContent()) &&
+	    await page.locator('#results .card').count() === 0, 'a filter that matches nothing: the empty state');
 	noErrors(s, 'deep link');
 	await s.context.close();
 }
@@ -406,6 +410,21 @@ async function photoSearch() {
 	ok(same(ids, want.products.map((p) => p.product_id)), 'photo search: the API\'s results, in order');
 	ok(/Photo search/.test(await page.locator('#status').textContent()), 'photo search: says it searched by photo');
 	await shot(page, 'search-photo-desktop');
+
+	// The same photo dropped on the drop zone.
+	await open(page, '/search.html');
+	const dt = await page.evaluateHandle((b64) => {
+		const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+		const d = new DataTransfer();
+		d.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+		return d;
+	}, fs.readFileSync(env.PHOTO).toString('base64'));
+	await page.locator('#drop').dispatchEvent('drop', { dataTransfer: dt });
+	await page.locator('#preview img').waitFor();
+	await page.getByRole('button', { name: 'Search', exact: true }).click();
+	await page.locator('#status', { hasText: 'Photo search' }).waitFor();
+	await ready(page);
+	ok(same(await cardIds(page, '#results'), ids), 'photo search: a dropped photo gives the same results');
 
 	// Photo and words together: cross-modal.
 	await page.getByLabel('Describe what you are looking for').fill('in red');
@@ -492,6 +511,23 @@ async function persona() {
 	await page.getByRole('button', { name: 'Unlike', exact: true }).click();
 	await page.getByRole('button', { name: 'Like', exact: true }).waitFor();
 	ok(true, 'Unlike turns back into Like');
+
+	// Edit the preferences: saved, and a refused change leaves them.
+	await open(page, '/account.html');
+	const colours = page.locator('#p-colors');
+	await colours.fill('Red, Navy Blue');
+	await page.getByRole('button', { name: 'Save preferences' }).click();
+	await page.locator('#prefs-msg', { hasText: 'Preferences saved.' }).waitFor();
+	await ready(page);
+	let prefs = await (await req.get(`${BASE}/api/v1/users/${uid}/preferences`)).json();
+	ok(same(prefs.preferred_colors, ['Red', 'Navy Blue']), 'preferences: the colours are saved');
+	await page.locator('#p-min').fill('900');
+	await page.locator('#p-max').fill('100');
+	await page.getByRole('button', { name: 'Save preferences' }).click();
+	await page.locator('#prefs-msg.error').waitFor();
+	const said = await page.locator('#prefs-msg').textContent();
+	prefs = await (await req.get(`${BASE}/api/v1/users/${uid}/preferences`)).json();
+	ok(/price/i.test(said) && prefs.min_price !== 900, `preferences: min above max is refused ("${said}"), nothing saved`);
 
 	// Sign out.
 	await open(page, '/account.html');
