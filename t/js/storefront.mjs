@@ -3,7 +3,8 @@
 // serving htdocs/ under the production CSP, fashiond, PostgreSQL, CLIP,
 // Vector Search).  Prints TAP (t/js/tap.mjs); the .t file replays it.
 //
-// Environment: BASE_URL (the harness nginx), CHROMIUM (executable),
+// Environment: BASE_URL (the harness nginx; or the demo's https://localhost:8443
+// with INSECURE=1 and NODE_TLS_REJECT_UNAUTHORIZED=0), CHROMIUM (executable),
 // SHOTS (folder for screenshots and timings.json), PHOTO (a catalog JPEG
 // whose product id is PHOTO_ID), PHASE:
 //   full      every shopper flow, screenshots of every page at desktop and
@@ -43,6 +44,7 @@ const browser = await chromium.launch({ executablePath: env.CHROMIUM || '/usr/bi
 // A browser context with a page whose console is watched.
 async function session(viewport = DESKTOP, opts = {}) {
 	const context = await browser.newContext({ viewport, isMobile: !!opts.phone,
+	    ignoreHTTPSErrors: !!env.INSECURE,
 	    hasTouch: !!opts.phone, deviceScaleFactor: 1 });
 	// When #main first loses aria-busy (the page has settled), measured in
 	// the page (an init script runs before the page's own, CSP aside).
