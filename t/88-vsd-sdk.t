@@ -32,9 +32,6 @@ my $TOKEN = 'vsd-sdk-88-token';
 my $PAGE = 4;		# vs.page_size: 10 results come in 3 pages
 
 my $t = FashionTest->new->require_binaries(qw(fashiond fashionctl fashion-clipd fashion-vsd));
-# FashionTest's teardown does not stop fashion-vsd (yet): do it here.
-my $owner = $$;
-END { $t->stop_vsd(10) if $t && $$ == $owner && $t->vsd_pid }
 $t->setup_stack(config => { 'vs.page_size' => $PAGE });
 $t->start_clipd;
 my ($rc, $out, $err) = $t->fashionctl('embed', '--images', FashionTest::sample_dir() . '/images');

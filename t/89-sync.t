@@ -21,9 +21,6 @@ my $images = FashionTest::sample_dir() . '/images';
 my ($rc, $out, $err) = $t->fashionctl('embed', '--images', $images);
 is($rc, 0, 'fashionctl embed succeeds') or diag "$out$err";
 $t->start_vsd;
-# The harness's teardown does not stop fashion-vsd (yet): do it here, also
-# when a test dies half-way.
-END { $t->stop_vsd if $t && $t->vsd_pid }
 
 sub count { my ($sql) = @_; my $v = $t->psql($sql); chomp $v; $v }
 

@@ -18,13 +18,8 @@ use Test::More;
 my $t = FashionTest->new->require_binaries(qw(fashiond fashionctl
     fashion-clipd fashion-vsd));
 $t->setup_stack(config => { 'vs.timeout' => 1500 });
-$t->start_clipd;
-my ($rc, $out, $err) = $t->fashionctl('embed', '--images',
-    FashionTest::sample_dir() . '/images');
-is($rc, 0, 'embeddings computed') or BAIL_OUT("embed: $out$err");
-$t->start_vsd;
-($rc, $out, $err) = $t->fashionctl('sync', '--all');
-is($rc, 0, 'indexes synced') or BAIL_OUT("sync: $out$err");
+$t->start_search;
+my ($rc, $out, $err);
 
 my $UNIFIED = 'main.fashion_sota.product_embeddings_index';
 my $ORIGIN = 'http://localhost';	# the harness sends Host: localhost

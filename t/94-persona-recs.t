@@ -14,15 +14,8 @@ use Test::More;
 my $t = FashionTest->new->require_binaries(qw(fashiond fashionctl
     fashion-clipd fashion-vsd));
 $t->setup_stack;
-$t->start_clipd;
-my ($rc, $out, $err) = $t->fashionctl('embed', '--images',
-    FashionTest::sample_dir() . '/images');
-is($rc, 0, 'embeddings computed') or BAIL_OUT("embed: $out$err");
-$t->start_vsd;
-($rc, $out, $err) = $t->fashionctl('sync', '--all');
-is($rc, 0, 'indexes synced') or diag "$out$err";
-($rc, $out, $err) = $t->fashionctl('personas', '--all');
-is($rc, 0, 'personas seeded in both layouts') or diag "$out$err";
+$t->start_search(personas => [ '--all' ]);
+my $rc;
 
 my $json = JSON::PP->new->canonical;
 sub req {

@@ -31,23 +31,13 @@ plan skip_all => 'playwright-core is not installed (npm ci --prefix t/js)'
 
 my $t = FashionTest->new->require_binaries(qw(fashiond fashionctl
     fashion-clipd fashion-vsd));
-my $owner = $$;
-END { $t->stop_vsd(10) if $t && $$ == $owner && $t->vsd_pid }
 $t->setup_stack;
-$t->start_clipd;
-my ($rc, $out, $err) = $t->fashionctl('embed', '--images',
-    FashionTest::sample_dir() . '/images');
-is($rc, 0, 'embeddings computed') or BAIL_OUT("embed: $out$err");
-$t->start_vsd;
-($rc, $out, $err) = $t->fashionctl('sync', '--all');
-is($rc, 0, 'indexes synced') or BAIL_OUT("sync: $out$err");
-($rc, $out, $err) = $t->fashionctl('personas');
-is($rc, 0, 'demo personas seeded') or BAIL_OUT("personas: $out$err");
+$t->start_search(personas => []);
 
 # The photo for the image search: a catalog product's own picture.
 my ($photo_id) = $t->psql("SELECT product_id FROM fashion_sota.products
     WHERE article_type = 'Tshirts' AND embedding IS NOT NULL ORDER BY product_id LIMIT 1");
-ok($photo_id, "product $photo_id's photo for the image search");
+ok($photo_id, "the photo of product $photo_id for the image search");
 
 my $shots = $ENV{FASHION_SHOTS} // "$src/t/screenshots";
 make_path($shots);

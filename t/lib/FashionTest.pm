@@ -543,6 +543,23 @@ sub _stop_daemon {
 
 # fashion-vsd on the same config (vs.*); returns its master pid.  An
 # optional first argument { NAME => value } is added to its environment.
+# start_search(personas => [ARGS]): the search side of the stack on the
+# sample catalog: fashion-clipd, `fashionctl embed` of the sample images,
+# fashion-vsd and `fashionctl sync --all`; with personas, also
+# `fashionctl personas ARGS`.  Dies with the output of a step that fails.
+sub start_search {
+	my ($self, %o) = @_;
+	$self->start_clipd;
+	my @steps = ([ 'embed', '--images', sample_dir() . '/images' ], [ 'sync', '--all' ]);
+	push @steps, [ 'personas', @{ $o{personas} } ] if $o{personas};
+	for my $cmd (@steps) {
+		$self->start_vsd if $cmd->[0] eq 'sync';
+		my ($rc, $out, $err) = $self->fashionctl(@$cmd);
+		croak "fashionctl @$cmd failed: $out$err" if $rc;
+	}
+	return $self;
+}
+
 sub start_vsd {
 	my ($self, @extra) = @_;
 	my $env = ref $extra[0] eq 'HASH' ? shift @extra : {};
