@@ -476,6 +476,7 @@ async function persona() {
 	    'account: every recommendation shows its reason');
 	await imagesLoaded(page, 'account');
 	await shot(page, 'account-signed-in-desktop');
+	await audit(page, 'account (signed in)');
 
 	// Home: picks for the persona.
 	await open(page, '/', 'home (signed in)');
@@ -484,6 +485,7 @@ async function persona() {
 	ok(await page.locator('#picks').getByText(/^Because you like /).isVisible(), 'home: "Because you like …"');
 	ok(await page.locator('#picks .card').count() > 0, 'home: picks are shown');
 	await shot(page, 'home-signed-in-desktop');
+	await audit(page, 'home (signed in)');
 
 	// Like the three priciest products: the budget shopper's picks move.
 	const lux = await api('GET', '/products?sort_by=price&sort_order=desc&page_size=3');
@@ -591,6 +593,7 @@ async function cart() {
 	is(await page.getByLabel(`Quantity for ${a.product_display_name}`).inputValue(), '3',
 	    'cart: kept in the browser across a reload');
 	await shot(page, 'cart-desktop');
+	await audit(page, 'cart (two lines)');
 	await page.getByRole('button', { name: new RegExp(`^Remove.*${b.product_display_name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }).click();
 	is(await page.locator('#cart-count').textContent(), '3', 'cart: removing a line');
 	await page.getByRole('button', { name: /^Remove/ }).click();
