@@ -410,3 +410,19 @@ clip_ready(struct clip_client *c, char *err, size_t errlen)
 	json_object_put(o);
 	return r;
 }
+
+int
+clip_unit(float *v)
+{
+	double s = 0.0;
+	size_t j;
+
+	for (j = 0; j < CLIP_DIM; j++)
+		s += (double)v[j] * v[j];
+	if (!isfinite(s) || s <= 0.0)
+		return -1;
+	s = sqrt(s);
+	for (j = 0; j < CLIP_DIM; j++)
+		v[j] = (float)(v[j] / s);
+	return 0;
+}

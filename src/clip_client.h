@@ -64,6 +64,12 @@ int	clip_embed(struct clip_client *, const struct clip_input *rows,
  */
 int	clip_ready(struct clip_client *, char *err, size_t errlen);
 
+/*
+ * V (CLIP_DIM floats) /= |V|: 0, or -1 with V unchanged when its norm is
+ * zero or not finite.
+ */
+int	clip_unit(float *v);
+
 /* Append the base64 (RFC 4648, padded) encoding of P[0..LEN) to OUT. */
 struct buf;
 void	clip_base64(struct buf *out, const unsigned char *p, size_t len);

@@ -3,19 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
-
-long long
-db_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned
 hash_str(const char *s)
@@ -93,7 +84,7 @@ mark_down(struct db *db)
 	db->backoff = db->backoff ? db->backoff * 2 : 100;
 	if (db->backoff > db->backoff_max)
 		db->backoff = db->backoff_max;
-	db->next_try = db_now_ms() + db->backoff;
+	db->next_try = now_ms() + db->backoff;
 }
 
 int
@@ -109,7 +100,7 @@ db_ensure(struct db *db)
 		    PQerrorMessage(db->conn));
 		mark_down(db);
 	}
-	if (db_now_ms() < db->next_try)
+	if (now_ms() < db->next_try)
 		return DB_DOWN;
 	db->conn = connect_now(db->conninfo, db->password, db->connect_timeout);
 	if (PQstatus(db->conn) != CONNECTION_OK) {

@@ -57,9 +57,6 @@ PGresult *db_query(struct db *, const char *sql, int nparams,
 /* Consume pending NOTIFYs; bumps generation when the catalog changed. */
 void	 db_poll_notify(struct db *);
 
-/* Monotonic clock in milliseconds. */
-long long db_now_ms(void);
-
 /*
  * For fashionctl: a blocking connection from the settings, or NULL with a
  * message in err.

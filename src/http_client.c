@@ -1,17 +1,16 @@
 /* http_client.c - see http_client.h */
 #include <ctype.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
 #include <json.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "http_client.h"
 
 #define TOKEN_JSON_DEPTH 4	/* {"access_token": ...} needs 1 */
@@ -53,26 +52,6 @@ struct http_client {
 };
 
 static int curl_ready;
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /*
  * Does S (LEN bytes) match PAT?  In PAT 'D' is a digit, 'd' a digit or a

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "pool.h"
@@ -229,7 +230,7 @@ spawn(struct master *m)
 		w->pid = pid;
 		w->state = W_RUNNING;
 		w->gen = m->gen;
-		w->started = db_now_ms();
+		w->started = now_ms();
 		w->deadline = 0;
 		log_debug("worker %ld started (generation %u)", (long)pid, m->gen);
 	}
@@ -259,7 +260,7 @@ signal_all(struct master *m, int sig, int old_only)
 			log_warn("kill: worker %ld: %m", (long)w->pid);
 		if (sig == SIGQUIT && w->state == W_RUNNING) {
 			w->state = W_DRAINING;
-			w->deadline = db_now_ms() +
+			w->deadline = now_ms() +
 			    (long long)m->cfg->drain_timeout * 1000;
 		}
 	}
@@ -287,8 +288,8 @@ reap(struct master *m)
 		else
 			log_debug("worker %ld exited", (long)pid);
 		if (m->w[i].state == W_RUNNING && m->w[i].gen == m->gen &&
-		    db_now_ms() - m->w[i].started < RESPAWN_DELAY)
-			m->next_spawn = db_now_ms() + RESPAWN_DELAY;
+		    now_ms() - m->w[i].started < RESPAWN_DELAY)
+			m->next_spawn = now_ms() + RESPAWN_DELAY;
 		m->w[i].state = W_FREE;
 		m->w[i].pid = 0;
 	}
@@ -401,7 +402,7 @@ pool_run(struct settings *cfg, pool_worker_fn worker, pool_adapt_fn adapt)
 		long long now;
 
 		reap(&m);
-		now = db_now_ms();
+		now = now_ms();
 		if (!m.stopping && now >= m.next_spawn)
 			while (count_state(&m, W_RUNNING, 1) < m.cfg->workers)
 				spawn(&m);

@@ -16,22 +16,9 @@ use Time::HiRes qw(time sleep);
 my $t = FashionTest->new->require_binaries(qw(fashiond fashionctl));
 $t->setup_stack;
 my $ORIGIN = 'http://localhost';	# the harness sends Host: localhost
-my $json = JSON::PP->new->canonical;
 
-sub req {
-	my ($method, $path, $body, %o) = @_;
-	my %h = (Origin => $ORIGIN, %{ $o{headers} // {} });
-	delete $h{Origin} if $o{no_origin};
-	$h{'Content-Type'} //= 'application/json' if defined $body;
-	$h{Cookie} = "fashion_session=$o{session}" if $o{session};
-	return $t->json_request($method, $path, headers => \%h,
-	    defined $body ? (body => ref $body ? $json->encode($body) : $body) : ());
-}
-sub cookie_of {
-	my ($h) = @_;
-	my ($tok) = ($h->{'set-cookie'} // '') =~ /^fashion_session=([^;]*)/;
-	return $tok;
-}
+sub req { $t->shopper_request(@_) }
+sub cookie_of { FashionTest::session_cookie(@_) }
 sub q1 { my @r = $t->psql($_[0]); $r[0] }
 
 # --- signup -------------------------------------------------------------------

@@ -22,26 +22,17 @@ $t->start_search;
 my ($rc, $out, $err);
 
 my $UNIFIED = 'main.fashion_sota.product_embeddings_index';
-my $ORIGIN = 'http://localhost';	# the harness sends Host: localhost
 my $json = JSON::PP->new->utf8->canonical;
 my $EN_DASH = "\x{2013}";
 
-sub req {
-	my ($method, $path, $body, %o) = @_;
-	my %h = (Origin => $ORIGIN, %{ $o{headers} // {} });
-	delete $h{Origin} if $o{no_origin};
-	$h{'Content-Type'} //= 'application/json' if defined $body;
-	$h{Cookie} = "fashion_session=$o{session}" if $o{session};
-	return $t->json_request($method, $path, headers => \%h,
-	    defined $body ? (body => ref $body ? $json->encode($body) : $body) : ());
-}
+sub req { $t->shopper_request(@_) }
 sub q1 { my @r = $t->psql($_[0]); $r[0] }
 sub signup {
 	my ($email) = @_;
 	my @r = req('POST', '/api/v1/auth/signup', { email => $email,
 	    password => 'correct horse battery', display_name => 'Shopper' });
 	is($r[0], 201, "signup $email") or BAIL_OUT("signup: $r[0] $r[3]");
-	my ($tok) = ($r[2]{'set-cookie'} // '') =~ /^fashion_session=([^;]*)/;
+	my $tok = FashionTest::session_cookie($r[2]);
 	return ($r[1]{user}{user_id}, $tok);
 }
 sub ids { [ map { $_->{product_id} } @{ $_[0]{products} } ] }

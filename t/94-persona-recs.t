@@ -17,14 +17,7 @@ $t->setup_stack;
 $t->start_search(personas => [ '--all' ]);
 my $rc;
 
-my $json = JSON::PP->new->canonical;
-sub req {
-	my ($method, $path, $body, $tok) = @_;
-	return $t->json_request($method, $path, headers => {
-	    Origin => 'http://localhost', 'Content-Type' => 'application/json',
-	    $tok ? (Cookie => "fashion_session=$tok") : () },
-	    defined $body ? (body => $json->encode($body)) : ());
-}
+sub req { my ($m, $path, $body, $tok) = @_; $t->shopper_request($m, $path, $body, session => $tok) }
 sub median { my @s = sort { $a <=> $b } @_; @s ? $s[$#s / 2] : 0 }
 
 sub personas {
@@ -35,7 +28,7 @@ sub personas {
 		    "$slug\@demo.fashion.invalid", password => "demo-$slug-2026" });
 		is($r[0], 200, "$profile: $slug signs in with the demo password")
 		    or next;
-		my ($tok) = ($r[2]{'set-cookie'} // '') =~ /^fashion_session=([^;]+)/;
+		my $tok = FashionTest::session_cookie($r[2]);
 		my $uid = $r[1]{user}{user_id};
 		@r = req('GET', "/api/v1/users/$uid/recommendations?limit=10", undef, $tok);
 		is($r[0], 200, "$profile: $slug gets recommendations");

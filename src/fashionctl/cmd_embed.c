@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +39,7 @@
 
 #include "buf.h"
 #include "clip_client.h"
+#include "clock.h"
 #include "db.h"
 #include "fashionctl.h"
 #include "imgcheck.h"
@@ -398,23 +398,6 @@ fail:
 	return rc;
 }
 
-/* V /= |V|.  CTL_ERROR for a zero or non-finite vector. */
-static int
-normalise(float *v)
-{
-	double s = 0.0;
-	size_t j;
-
-	for (j = 0; j < CLIP_DIM; j++)
-		s += (double)v[j] * v[j];
-	if (!isfinite(s) || s <= 0.0)
-		return CTL_ERROR;
-	s = sqrt(s);
-	for (j = 0; j < CLIP_DIM; j++)
-		v[j] = (float)(v[j] / s);
-	return CTL_OK;
-}
-
 /* Compute batch B: one clip_embed call for all its records. */
 static void
 run_batch(struct worker *w, struct batch *b)
@@ -456,15 +439,15 @@ run_batch(struct worker *w, struct batch *b)
 		if (it->flags & IT_IMAGE) {
 			src = w->out + k++ * CLIP_DIM;
 			memcpy(img, src, CLIP_DIM * sizeof(float));
-			if (normalise(img) != CTL_OK)
+			if (clip_unit(img) != 0)
 				goto zero;
 		}
 		memcpy(txt, w->out + k++ * CLIP_DIM, CLIP_DIM * sizeof(float));
-		if (normalise(txt) != CTL_OK)
+		if (clip_unit(txt) != 0)
 			goto zero;
 		for (j = 0; j < CLIP_DIM; j++)
 			hyb[j] = (it->flags & IT_IMAGE) ? img[j] + txt[j] : txt[j];
-		if (normalise(hyb) != CTL_OK)
+		if (clip_unit(hyb) != 0)
 			goto zero;
 	}
 	b->ok = 1;
@@ -957,7 +940,7 @@ cmd_embed(struct ctl *c, int argc, char **argv)
 	}
 	sync_ok = 1;
 
-	t0 = db_now_ms();
+	t0 = now_ms();
 	if (ctl_connect(c) != CTL_OK || tables(&e) != CTL_OK)
 		goto fail;
 	if (plan(&e, force, &st) != CTL_OK)
@@ -992,7 +975,7 @@ cmd_embed(struct ctl *c, int argc, char **argv)
 	i = run(&e, w, (int)jobs, payload, &prog, &st);
 	progress_clear(&prog);
 	fflush(stderr);		/* line-buffered (log_init): clear before stdout */
-	secs = (double)(db_now_ms() - t0) / 1000.0;
+	secs = (double)(now_ms() - t0) / 1000.0;
 	for (k = 0; k < 2; k++)
 		if (e.layout[k])
 			printf("embed: %s.%s: %lld rows written\n",

@@ -22,15 +22,13 @@
  * the remaining indexes are not tried.  Exit status 0 when every index is
  * synced and ready, 1 otherwise.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
-#include "db.h"			/* db_now_ms() */
+#include "clock.h"
 #include "fashionctl.h"
 #include "vs_client.h"
 
@@ -105,17 +103,6 @@ state_failed(const char *state)
 	return strstr(state, "FAILED") != NULL;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* Report R (a VS_* other than VS_OK) for index NAME: what happened. */
 static int
 report(const struct settings *cfg, const char *name, const char *what,
@@ -152,7 +139,7 @@ sync_one(const struct settings *cfg, struct vs_client *syncer,
 	long wait = SYNC_POLL_MS;
 	int r, ready, fails = 0;
 
-	t0 = db_now_ms();
+	t0 = now_ms();
 	deadline = t0 + SYNC_WAIT_S * 1000LL;
 	next_note = t0 + SYNC_NOTE_S * 1000LL;
 	if ((r = vs_sync(syncer, name, err, sizeof(err))) != VS_OK)
@@ -160,7 +147,7 @@ sync_one(const struct settings *cfg, struct vs_client *syncer,
 	for (;;) {
 		r = vs_describe(vs, name, &ready, &rows, state, sizeof(state),
 		    err, sizeof(err));
-		now = db_now_ms();
+		now = now_ms();
 		if (r == VS_OK) {
 			fails = 0;
 			if (ready && !state_pending(state))

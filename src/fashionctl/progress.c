@@ -1,7 +1,7 @@
 /* progress.c - see progress.h */
 #include <stdio.h>
 
-#include "db.h"
+#include "clock.h"
 #include "progress.h"
 
 #define REDRAW_MS	100
@@ -13,7 +13,7 @@ progress_start(struct progress *p, const char *what, unsigned long total,
 	p->what = what;
 	p->total = total;
 	p->done = 0;
-	p->t0 = p->last = db_now_ms();
+	p->t0 = p->last = now_ms();
 	p->r0 = -1;
 	p->d0 = 0;
 	p->tty = tty;
@@ -37,7 +37,7 @@ progress_update(struct progress *p, unsigned long done)
 	p->done = done;
 	if (!p->tty)
 		return;
-	now = db_now_ms();
+	now = now_ms();
 	if (p->r0 < 0) {	/* the work starts now: no rate yet */
 		p->r0 = now;
 		p->d0 = done;
@@ -73,7 +73,7 @@ progress_clear(struct progress *p)
 void
 progress_end(struct progress *p, const char *note)
 {
-	long long now = db_now_ms();
+	long long now = now_ms();
 
 	progress_clear(p);
 	fprintf(stderr, "%s: %lu rows in %.2f s (%.0f rows/s)%s%s\n", p->what,

@@ -17,7 +17,6 @@
  * each call is bounded by clip.timeout / vs.timeout.
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,19 +81,6 @@ clip_error(struct request *r, int rc, const char *err)
 {
 	upstream_error(r, "embedding service", rc == CLIP_DOWN ||
 	    rc == CLIP_ERROR, rc == CLIP_TIMEOUT, err);
-}
-
-static void
-unit(float *v)
-{
-	double n = 0;
-	int i;
-
-	for (i = 0; i < DIM; i++)
-		n += (double)v[i] * v[i];
-	if (n > 0)
-		for (i = 0; i < DIM; i++)
-			v[i] = (float)(v[i] / sqrt(n));
 }
 
 /*
@@ -563,7 +549,7 @@ h_search_cross_modal(struct request *r, struct app *app)
 			for (i = 0; i < DIM; i++)
 				s.vec[i] = (float)(w * s.vec[i] + (1 - w) * iv[i]);
 	}
-	unit(s.vec);
+	clip_unit(s.vec);
 	run_search(r, app, &s);
 out:
 	buf_free(&s.filters);

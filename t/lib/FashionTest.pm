@@ -768,7 +768,8 @@ http {
     uwsgi_temp_path $d/uwsgi_temp;
     scgi_temp_path $d/scgi_temp;
 
-    # etc/nginx's: ES modules only run when served as JavaScript.
+    # etc/nginx's types (ES modules only run when served as JavaScript)
+    # and FastCGI parameters, as in production.
     include $etc/mime.types;
     default_type application/octet-stream;
 
@@ -802,42 +803,19 @@ http {
             fastcgi_pass clipd;
             fastcgi_keep_conn on;
             fastcgi_read_timeout 60s;
-            fastcgi_param REQUEST_METHOD    \$request_method;
-            fastcgi_param CONTENT_TYPE      \$content_type;
-            fastcgi_param CONTENT_LENGTH    \$content_length;
-            fastcgi_param REQUEST_URI       \$request_uri;
-            fastcgi_param DOCUMENT_URI      \$document_uri;
-            fastcgi_param QUERY_STRING      \$query_string;
-            fastcgi_param SERVER_PROTOCOL   \$server_protocol;
-            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-            fastcgi_param REMOTE_ADDR       \$remote_addr;
-            fastcgi_param REQUEST_ID        \$request_id;
+            include $etc/fastcgi_params;
         }
         location /api/2.0/serving-endpoints/ {
             fastcgi_pass clipd;
             fastcgi_keep_conn on;
-            fastcgi_param REQUEST_METHOD    \$request_method;
-            fastcgi_param CONTENT_TYPE      \$content_type;
-            fastcgi_param CONTENT_LENGTH    \$content_length;
-            fastcgi_param REQUEST_URI       \$request_uri;
-            fastcgi_param DOCUMENT_URI      \$document_uri;
-            fastcgi_param QUERY_STRING      \$query_string;
-            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-            fastcgi_param REQUEST_ID        \$request_id;
+            include $etc/fastcgi_params;
         }
         # fashion-vsd: the Vector Search paths.
         location /api/2.0/vector-search/ {
             fastcgi_pass vsd;
             fastcgi_keep_conn on;
             fastcgi_read_timeout 120s;
-            fastcgi_param REQUEST_METHOD    \$request_method;
-            fastcgi_param CONTENT_TYPE      \$content_type;
-            fastcgi_param CONTENT_LENGTH    \$content_length;
-            fastcgi_param REQUEST_URI       \$request_uri;
-            fastcgi_param DOCUMENT_URI      \$document_uri;
-            fastcgi_param QUERY_STRING      \$query_string;
-            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-            fastcgi_param REQUEST_ID        \$request_id;
+            include $etc/fastcgi_params;
         }
         location \@too_large {
             default_type application/json;
@@ -854,25 +832,7 @@ http {
             fastcgi_pass fashiond;
             fastcgi_keep_conn on;
             fastcgi_read_timeout 30s;
-
-            fastcgi_param SCRIPT_NAME       \$fastcgi_script_name;
-            fastcgi_param QUERY_STRING      \$query_string;
-            fastcgi_param REQUEST_METHOD    \$request_method;
-            fastcgi_param CONTENT_TYPE      \$content_type;
-            fastcgi_param CONTENT_LENGTH    \$content_length;
-            fastcgi_param REQUEST_URI       \$request_uri;
-            fastcgi_param DOCUMENT_URI      \$document_uri;
-            fastcgi_param DOCUMENT_ROOT     \$document_root;
-            fastcgi_param SERVER_PROTOCOL   \$server_protocol;
-            fastcgi_param REQUEST_SCHEME    \$scheme;
-            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-            fastcgi_param SERVER_SOFTWARE   nginx/\$nginx_version;
-            fastcgi_param REMOTE_ADDR       \$remote_addr;
-            fastcgi_param REMOTE_PORT       \$remote_port;
-            fastcgi_param SERVER_ADDR       \$server_addr;
-            fastcgi_param SERVER_PORT       \$server_port;
-            fastcgi_param SERVER_NAME       \$server_name;
-            fastcgi_param REQUEST_ID        \$request_id;
+            include $etc/fastcgi_params;
         }
 
         location /api/v1/auth/ {
@@ -880,15 +840,7 @@ http {
             error_page 429 = \@too_many;
             fastcgi_pass fashiond;
             fastcgi_keep_conn on;
-            fastcgi_param QUERY_STRING      \$query_string;
-            fastcgi_param REQUEST_METHOD    \$request_method;
-            fastcgi_param CONTENT_TYPE      \$content_type;
-            fastcgi_param CONTENT_LENGTH    \$content_length;
-            fastcgi_param REQUEST_URI       \$request_uri;
-            fastcgi_param DOCUMENT_URI      \$document_uri;
-            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-            fastcgi_param REMOTE_ADDR       \$remote_addr;
-            fastcgi_param REQUEST_ID        \$request_id;
+            include $etc/fastcgi_params;
         }
 
         location \@too_many {
@@ -1050,6 +1002,30 @@ sub json_request {
 	my ($self, $method, $path, %o) = @_;
 	my ($st, $h, $body, $el) = $self->http($method, $path, %o);
 	return ($st, decode_json_or_undef($body), $h, $body, $el);
+}
+
+# shopper_request(METHOD, PATH, BODY, %o): a JSON API request as a browser
+# of the shop makes it: Origin http://localhost (the harness sends Host:
+# localhost), BODY (a reference: encoded as JSON; a string: sent as is)
+# with Content-Type application/json; session => TOKEN sends the session
+# cookie, no_origin => 1 leaves Origin out, headers => {...} adds or
+# overrides.  Returns what json_request returns.
+my $SHOPPER_JSON = JSON::PP->new->utf8->canonical;
+sub shopper_request {
+	my ($self, $method, $path, $body, %o) = @_;
+	my %h = (Origin => 'http://localhost', %{ $o{headers} // {} });
+	delete $h{Origin} if $o{no_origin};
+	$h{'Content-Type'} //= 'application/json' if defined $body;
+	$h{Cookie} = "fashion_session=$o{session}" if $o{session};
+	return $self->json_request($method, $path, headers => \%h,
+	    defined $body ? (body => ref $body ? $SHOPPER_JSON->encode($body) : $body) : ());
+}
+
+# session_cookie(HEADERS): the session token a response's Set-Cookie gives.
+sub session_cookie {
+	my ($h) = @_;
+	my ($tok) = ($h->{'set-cookie'} // '') =~ /^fashion_session=([^;]*)/;
+	return $tok;
 }
 
 # URL-encode a query string from pairs.
